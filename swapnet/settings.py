@@ -1,0 +1,230 @@
+"""swapnet settings: one module, every deployment choice read from the environment.
+
+With no environment variables this is the embedded default: SQLite, the in-memory channel
+layer, Celery tasks run eagerly, the sandbox payment provider. ``DATABASE_URL`` and
+``REDIS_URL`` switch to the real mode (PostgreSQL; Redis as channel layer, broker and cache).
+The variables are listed in README.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from swapnet import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env.text("SWAPNET_DATA_DIR") or BASE_DIR / "var")
+
+DEBUG = env.flag("SWAPNET_DEBUG", False)
+_DEV_SECRET_KEY = "swapnet-embedded-default-not-secret-do-not-deploy"  # noqa: S105 - refused when SWAPNET_SECURE=1
+SECRET_KEY = env.text("SWAPNET_SECRET_KEY") or _DEV_SECRET_KEY
+ALLOWED_HOSTS = env.listing("SWAPNET_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.listing("SWAPNET_CSRF_TRUSTED_ORIGINS", [])
+
+# --- Mode -------------------------------------------------------------------------------
+_database = env.database("DATABASE_URL", default_sqlite_path=DATA_DIR / "swapnet.sqlite3")
+REDIS_URL = env.redis_url("REDIS_URL")
+EMBEDDED = _database.engine == "sqlite" and not REDIS_URL
+DATABASE_DESCRIPTION = _database.description
+
+# --- Applications -----------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "apps.common",
+    "apps.accounts",
+    "apps.assets",
+    "apps.live",
+    "apps.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "swapnet.urls"
+WSGI_APPLICATION = "swapnet.wsgi.application"
+ASGI_APPLICATION = "swapnet.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+# Persistent connections exhaust PostgreSQL under ASGI (each request thread keeps one), so
+# the default is 0; a WSGI-only deployment may raise it, an ASGI one should use the pool.
+_database.settings["CONN_MAX_AGE"] = env.integer("SWAPNET_DB_CONN_MAX_AGE", 0, minimum=0)
+if _database.engine == "postgresql" and env.flag("SWAPNET_DB_POOL", False):
+    options = _database.settings.setdefault("OPTIONS", {})
+    assert isinstance(options, dict)
+    options["pool"] = {
+        "min_size": env.integer("SWAPNET_DB_POOL_MIN", 2, minimum=1),
+        "max_size": env.integer("SWAPNET_DB_POOL_MAX", 10, minimum=1),
+    }
+    _database.settings["CONN_MAX_AGE"] = 0
+if _database.engine == "sqlite":
+    Path(str(_database.settings["NAME"])).parent.mkdir(parents=True, exist_ok=True)
+    # A web request and the demo's scheduler thread write to one file: wait, don't fail.
+    _database.settings["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+DATABASES = {"default": _database.settings}
+
+# --- Cache, channel layer, Celery -------------------------------------------------------
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.text("SWAPNET_CHANNEL_PREFIX", "swapnet")},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = env.flag("SWAPNET_CELERY_EAGER", False)
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+
+CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged after it ran, and redelivered if its worker dies: tasks are idempotent.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_BACKEND = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "simulate-demo-controllers": {
+        "task": "apps.demo.tasks.simulate_controller_heartbeats",
+        "schedule": timedelta(seconds=30),
+    },
+}
+
+# --- Payments -----------------------------------------------------------------------------
+STRIPE_SECRET_KEY = env.text("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env.text("STRIPE_WEBHOOK_SECRET")
+PAYMENT_PROVIDER = "stripe" if STRIPE_SECRET_KEY else "sandbox"
+if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
+    raise env.ConfigError("STRIPE_WEBHOOK_SECRET", "must be set when STRIPE_SECRET_KEY is set")
+
+# --- Auth -------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+# --- REST API ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.PagePagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "apps.common.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "swapnet API",
+    "DESCRIPTION": "The open battery-swap network: phones, station controllers and integrators.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The docs page's JavaScript is installed from PyPI, never fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Internationalisation ---------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# The embedded default serves static files straight from the source folders (no collectstatic).
+WHITENOISE_USE_FINDERS = EMBEDDED or DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+if EMBEDDED:
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+# --- Security (production settings switch these on with SWAPNET_SECURE=1) ---------------
+SECURE = env.flag("SWAPNET_SECURE", False)
+SESSION_COOKIE_SECURE = SECURE
+CSRF_COOKIE_SECURE = SECURE
+SECURE_SSL_REDIRECT = SECURE and env.flag("SWAPNET_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+SECURE_HSTS_SECONDS = env.integer("SWAPNET_HSTS_SECONDS", 31536000 if SECURE else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_HSTS_PRELOAD = SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS: list[str] = []
+if SECURE and SECRET_KEY == _DEV_SECRET_KEY:
+    raise env.ConfigError("SWAPNET_SECRET_KEY", "must be set to a long random value when SWAPNET_SECURE=1")
+
+# --- Logging ----------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.text("SWAPNET_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- swapnet ----------------------------------------------------------------------------
+# A station whose controller has not sent a heartbeat for this long is offline.
+STATION_OFFLINE_AFTER = timedelta(seconds=env.integer("SWAPNET_STATION_OFFLINE_AFTER_S", 120, minimum=10))
+# A battery counts as charged (ready to hand out) at or above this state of charge, in percent.
+BATTERY_READY_MIN_CHARGE_PCT = env.integer("SWAPNET_BATTERY_READY_MIN_CHARGE_PCT", 90, minimum=1)
+# The serial letters that mark a new-energy plate (GA 36): D battery-electric, F other.
+PLATE_NEW_ENERGY_LETTERS = env.text("SWAPNET_PLATE_NEW_ENERGY_LETTERS", "DF")
+# The demo's simulated station controllers send heartbeats (embedded default only by default).
+SIMULATE_CONTROLLERS = env.flag("SWAPNET_SIMULATE_CONTROLLERS", EMBEDDED)

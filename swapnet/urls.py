@@ -1,0 +1,23 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.common.health import healthz
+
+api_v1 = [
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.assets.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    *i18n_patterns(path("admin/", admin.site.urls), prefix_default_language=False),
+]
+
+handler404 = "apps.common.views.not_found"
+handler500 = "apps.common.views.server_error"
