@@ -191,6 +191,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = EMBEDDED or DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 if EMBEDDED:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
 # --- Security (production settings switch these on with SWAPNET_SECURE=1) ---------------

@@ -30,6 +30,7 @@ def check_services() -> None:
 
     try:
         connection.ensure_connection()
+        connection.close()  # only a probe: request threads open their own
     except Exception as exc:  # any driver error means: cannot start
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError("DATABASE_URL", f"cannot connect to {settings.DATABASE_DESCRIPTION}: {reason}") from None

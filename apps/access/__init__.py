@@ -11,16 +11,12 @@ object.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from apps.accounts.models import Membership, Organisation, Role
+from apps.accounts.models import ROLE_ORGANISATION_KINDS, Membership, Organisation, OrganisationKind, Role, User
 from apps.assets.models import Battery, Bay, PackStandard, Station, Vehicle
-
-if TYPE_CHECKING:
-    from apps.accounts.models import User
-
 
 @dataclass(frozen=True)
 class Actor:
@@ -83,6 +79,10 @@ def may_change_organisation(actor: Actor, organisation: Organisation) -> bool:
     return actor.platform_admin
 
 
+def may_add_organisation(actor: Actor) -> bool:
+    return actor.platform_admin
+
+
 def visible_memberships(actor: Actor) -> QuerySet[Membership]:
     """Admins see who belongs to their organisations; everyone sees their own memberships."""
     if actor.platform_admin:
@@ -94,6 +94,26 @@ def visible_memberships(actor: Actor) -> QuerySet[Membership]:
 
 def may_change_membership(actor: Actor, membership: Membership) -> bool:
     return actor.platform_admin or membership.organisation_id in actor.admin_of
+
+
+# --- Users ------------------------------------------------------------------------------
+def visible_users(actor: Actor) -> QuerySet[User]:
+    """Like memberships: admins see the people of their organisations; everyone sees themselves."""
+    if actor.platform_admin:
+        return User.objects.all()
+    if not actor.signed_in:
+        return User.objects.none()
+    members = Membership.objects.filter(organisation_id__in=actor.admin_of).values("user_id")
+    return User.objects.filter(Q(pk__in=members) | Q(pk=actor.user_id))
+
+
+def may_change_user(actor: Actor, user: User) -> bool:
+    """Phone, name, admin access and passwords: platform admins only."""
+    return actor.platform_admin
+
+
+def may_add_user(actor: Actor) -> bool:
+    return actor.platform_admin
 
 
 # --- Stations and bays ------------------------------------------------------------------
@@ -113,8 +133,27 @@ def sees_station_bays(actor: Actor, station: Station) -> bool:
     return sees_station_internals(actor, station) or station.pk in actor.staff_of_stations
 
 
+def visible_station_internals(actor: Actor) -> QuerySet[Station]:
+    """The stations whose internals the actor sees (``sees_station_internals`` as a queryset)."""
+    if actor.platform_admin:
+        return Station.objects.all()
+    return Station.objects.filter(operator_id__in=actor.operator_admin_of)
+
+
 def may_change_station(actor: Actor, station: Station) -> bool:
     return station.operator_id in actor.operator_admin_of
+
+
+def may_add_station(actor: Actor) -> bool:
+    """Operator admins, under their own operators (``station_operators_for``)."""
+    return bool(actor.operator_admin_of)
+
+
+def station_operators_for(actor: Actor) -> QuerySet[Organisation]:
+    """The operators the actor may choose for a station they may add or change."""
+    if actor.platform_admin:
+        return Organisation.objects.filter(kind=OrganisationKind.STATION_OPERATOR)
+    return Organisation.objects.filter(pk__in=actor.operator_admin_of)
 
 
 def visible_bays(actor: Actor) -> QuerySet[Bay]:
@@ -133,6 +172,10 @@ def visible_pack_standards(actor: Actor) -> QuerySet[PackStandard]:
 
 
 def may_change_pack_standard(actor: Actor, standard: PackStandard) -> bool:
+    return actor.platform_admin
+
+
+def may_add_pack_standard(actor: Actor) -> bool:
     return actor.platform_admin
 
 
@@ -159,6 +202,18 @@ def may_change_battery(actor: Actor, battery: Battery) -> bool:
     return battery.owner_id in actor.owner_admin_of
 
 
+def may_add_battery(actor: Actor) -> bool:
+    """Owner admins, under their own owners (``battery_owners_for``)."""
+    return bool(actor.owner_admin_of)
+
+
+def battery_owners_for(actor: Actor) -> QuerySet[Organisation]:
+    """The owners the actor may choose for a battery they may add or change."""
+    if actor.platform_admin:
+        return Organisation.objects.filter(kind=OrganisationKind.BATTERY_OWNER)
+    return Organisation.objects.filter(pk__in=actor.owner_admin_of)
+
+
 # --- Vehicles ---------------------------------------------------------------------------
 def visible_vehicles(actor: Actor) -> QuerySet[Vehicle]:
     if actor.platform_admin:
@@ -171,3 +226,23 @@ def visible_vehicles(actor: Actor) -> QuerySet[Vehicle]:
 
 def may_change_vehicle(actor: Actor, vehicle: Vehicle) -> bool:
     return vehicle.carrier_id in actor.carrier_admin_of
+
+
+def may_add_vehicle(actor: Actor) -> bool:
+    """Carrier admins, under their own carriers (``vehicle_carriers_for``)."""
+    return bool(actor.carrier_admin_of)
+
+
+def vehicle_carriers_for(actor: Actor) -> QuerySet[Organisation]:
+    """The carriers the actor may choose for a vehicle they may add or change."""
+    if actor.platform_admin:
+        return Organisation.objects.filter(kind__in=ROLE_ORGANISATION_KINDS[Role.CARRIER_ADMIN])
+    return Organisation.objects.filter(pk__in=actor.carrier_admin_of)
+
+
+def assignable_drivers(actor: Actor) -> QuerySet[User]:
+    """The drivers the actor may assign to vehicles: those of the carriers they administer."""
+    drivers = Membership.objects.filter(role=Role.DRIVER)
+    if not actor.platform_admin:
+        drivers = drivers.filter(organisation_id__in=actor.carrier_admin_of)
+    return User.objects.filter(pk__in=drivers.values("user_id"))

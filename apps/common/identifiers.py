@@ -34,12 +34,11 @@ _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 def normalize_phone(raw: str) -> str:
     """A mainland mobile number as its 11 digits; +86 / 0086 prefixes are dropped."""
-    digits = fold(raw)
+    digits = fold(raw).replace("(", "").replace(")", "")
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             digits = digits[len(prefix) :]
             break
-    digits = digits.replace("(", "").replace(")", "")
     if not _MOBILE.match(digits):
         raise InvalidIdentifier("phone_invalid", str(_("Enter a mainland mobile number of 11 digits starting with 1.")))
     return digits
@@ -74,10 +73,12 @@ class Plate:
 
 def normalize_plate(raw: str, *, new_energy_letters: str = "DF") -> Plate:
     plate = fold(raw)
-    energy = "".join(sorted(set(fold(new_energy_letters))))
-    if re.fullmatch(f"{_P}[{_LETTER}][{energy}][{_LETTER}0-9][0-9]{{4}}", plate):
+    # Only plate letters (never I or O) can mark a new-energy plate: anything else in the setting
+    # ("D,F", "DFI", "") must neither widen the character class nor break the pattern.
+    energy = "".join(sorted(set(re.sub(f"[^{_LETTER}]", "", fold(new_energy_letters)))))
+    if energy and re.fullmatch(f"{_P}[{_LETTER}][{energy}][{_LETTER}0-9][0-9]{{4}}", plate):
         return Plate(plate, PlateKind.NEW_ENERGY_SMALL)
-    if re.fullmatch(f"{_P}[{_LETTER}][0-9]{{5}}[{energy}]", plate):
+    if energy and re.fullmatch(f"{_P}[{_LETTER}][0-9]{{5}}[{energy}]", plate):
         return Plate(plate, PlateKind.NEW_ENERGY_LARGE)
     if re.fullmatch(f"{_P}[{_LETTER}][{_LETTER}0-9]{{4}}挂", plate):
         return Plate(plate, PlateKind.TRAILER)

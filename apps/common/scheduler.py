@@ -30,6 +30,9 @@ class _Entry:
 class EmbeddedBeat(threading.Thread):
     def __init__(self, schedule: dict[str, dict[str, Any]] | None = None) -> None:
         super().__init__(name="swapnet-embedded-beat", daemon=True)
+        from swapnet.celery import app
+
+        app.loader.import_default_modules()  # registers every app's tasks, as a worker would
         now = timezone.now()
         entries: dict[str, Any] = schedule if schedule is not None else settings.CELERY_BEAT_SCHEDULE
         self.entries: list[_Entry] = []

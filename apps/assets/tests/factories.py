@@ -6,7 +6,7 @@ import factory
 
 from apps.accounts.models import OrganisationKind
 from apps.accounts.tests.factories import OrganisationFactory
-from apps.assets.models import Bay, Battery, BatteryLocation, PackStandard, Station, Vehicle, VehicleSegment
+from apps.assets.models import Battery, BatteryLocation, Bay, PackStandard, Station, Vehicle, VehicleSegment
 from apps.common.identifiers import vin_check_digit
 
 
@@ -39,7 +39,7 @@ class StationFactory(factory.django.DjangoModelFactory):
     slot_count = 9
 
     @factory.post_generation
-    def pack_standards(obj, create, extracted, **kwargs):  # noqa: N805
+    def pack_standards(obj, create, extracted, **kwargs):
         if create:
             obj.pack_standards.set(extracted or [PackStandardFactory()])
 
