@@ -227,5 +227,11 @@ STATION_OFFLINE_AFTER = timedelta(seconds=env.integer("SWAPNET_STATION_OFFLINE_A
 BATTERY_READY_MIN_CHARGE_PCT = env.integer("SWAPNET_BATTERY_READY_MIN_CHARGE_PCT", 90, minimum=1)
 # The serial letters that mark a new-energy plate (GA 36): D battery-electric, F other.
 PLATE_NEW_ENERGY_LETTERS = env.text("SWAPNET_PLATE_NEW_ENERGY_LETTERS", "DF")
+# Resident ID numbers are encrypted with a key derived from this; keep it apart from SECRET_KEY
+# in production (changing it makes stored numbers unreadable).
+PERSONAL_DATA_KEY = env.text("SWAPNET_PERSONAL_DATA_KEY") or SECRET_KEY
+if SECURE and not env.text("SWAPNET_PERSONAL_DATA_KEY"):
+    raise env.ConfigError("SWAPNET_PERSONAL_DATA_KEY", "must be set when SWAPNET_SECURE=1")
+SMS_BACKEND = env.text("SWAPNET_SMS_BACKEND", "apps.accounts.sms.ConsoleSmsBackend")
 # The demo's simulated station controllers send heartbeats (embedded default only by default).
 SIMULATE_CONTROLLERS = env.flag("SWAPNET_SIMULATE_CONTROLLERS", EMBEDDED)

@@ -16,7 +16,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from apps.accounts.models import ROLE_ORGANISATION_KINDS, Membership, Organisation, OrganisationKind, Role, User
-from apps.assets.models import Battery, Bay, PackStandard, Station, Vehicle
+from apps.assets.models import Battery, Bay, PackStandard, Station, Vehicle, VehicleAssignment
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -226,6 +227,11 @@ def visible_vehicles(actor: Actor) -> QuerySet[Vehicle]:
 
 def may_change_vehicle(actor: Actor, vehicle: Vehicle) -> bool:
     return vehicle.carrier_id in actor.carrier_admin_of
+
+
+def visible_vehicle_assignments(actor: Actor) -> QuerySet[VehicleAssignment]:
+    """Who drives a vehicle: seen by whoever sees the vehicle."""
+    return VehicleAssignment.objects.filter(vehicle__in=visible_vehicles(actor))
 
 
 def may_add_vehicle(actor: Actor) -> bool:

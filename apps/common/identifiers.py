@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
@@ -164,3 +165,77 @@ def normalize_battery_code(raw: str) -> BatteryCode:
             str(_("Not a GB/T 34014 battery code: check the product type, chemistry and production date.")),
         )
     return BatteryCode(code)
+
+
+# --- Resident ID numbers (GB 11643-1999) -------------------------------------------------
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+# Province-level codes of the address part (71 Taiwan, 81 Hong Kong, 82 Macao, 83 for the
+# residence permits of people from Hong Kong, Macao and Taiwan).
+ID_PROVINCES = frozenset(
+    {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44", "45", "46"}
+    | {"50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82", "83"}
+)
+
+
+def id_check_character(first17: str) -> str:
+    return _ID_CHECK[sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def normalize_id_number(raw: str, *, today: date | None = None) -> str:
+    """An 18-character resident ID number: region, birth date and check character verified.
+
+    The messages never repeat the number: it is personal data and must not reach a log.
+    """
+    number = fold(raw)
+    if re.fullmatch(r"[0-9]{15}", number):
+        raise InvalidIdentifier(
+            "id_number_legacy", str(_("15-digit ID numbers are no longer valid; enter the 18-character number on your ID card."))
+        )
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
+        raise InvalidIdentifier("id_number_invalid", str(_("A resident ID number has 17 digits and a check digit or X.")))
+    if number[:2] not in ID_PROVINCES:
+        raise InvalidIdentifier("id_number_invalid", str(_("The ID number's region code does not exist.")))
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise InvalidIdentifier("id_number_invalid", str(_("The ID number's birth date does not exist."))) from None
+    if born.year < 1900 or born > (today or date.today()):  # noqa: DTZ011 - a calendar date, not a moment
+        raise InvalidIdentifier("id_number_invalid", str(_("The ID number's birth date is impossible.")))
+    if number[17] != id_check_character(number[:17]):
+        raise InvalidIdentifier("id_number_invalid", str(_("The ID number's check character does not match; check for a typo.")))
+    return number
+
+
+def mask_id_number(number: str) -> str:
+    """``11010519491231002X`` → ``1101**********002X``: region and the last four only."""
+    return f"{number[:4]}{'*' * (len(number) - 8)}{number[-4:]}" if len(number) > 8 else "*" * len(number)
+
+
+def birth_date_of(number: str) -> date:
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+# --- Unified social credit codes (GB 32100-2015) ------------------------------------------
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check_character(first17: str) -> str:
+    total = sum(_USCC_CHARS.index(char) * weight for char, weight in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_CHARS[(31 - total % 31) % 31]
+
+
+def normalize_credit_code(raw: str) -> str:
+    """A company's 18-character unified social credit code, with its check character verified."""
+    code = fold(raw)
+    if not re.fullmatch(f"[{_USCC_CHARS}]{{2}}[0-9]{{6}}[{_USCC_CHARS}]{{10}}", code):
+        raise InvalidIdentifier(
+            "credit_code_invalid",
+            str(_("A unified social credit code has 18 characters (digits and letters other than I, O, S, V, Z).")),
+        )
+    if code[17] != uscc_check_character(code[:17]):
+        raise InvalidIdentifier(
+            "credit_code_invalid", str(_("The credit code's check character does not match; check for a typo."))
+        )
+    return code

@@ -3,7 +3,6 @@
 Pure functions: no database. Full-width characters are what people type, on purpose.
 """
 
-
 from __future__ import annotations
 
 import pytest

@@ -73,12 +73,12 @@ def test_simulated_controllers_bring_the_demo_stations_online(settings) -> None:
     settings.SIMULATE_CONTROLLERS = True
     seed()
     assert not any(station.is_online() for station in Station.objects.all())
-    assert simulate_controller_heartbeats.delay().get() == 10
+    assert simulate_controller_heartbeats.apply().get() == 10
     assert all(station.is_online() for station in Station.objects.all())
 
 
 def test_controllers_are_not_simulated_in_the_real_mode(settings) -> None:
     settings.SIMULATE_CONTROLLERS = False
     seed()
-    assert simulate_controller_heartbeats.delay().get() == 0
+    assert simulate_controller_heartbeats.apply().get() == 0
     assert not Station.objects.filter(last_heartbeat_at__isnull=False).exists()
