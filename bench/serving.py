@@ -399,7 +399,7 @@ def terminate_on_sigterm() -> Iterator[None]:
 def run(options: Options) -> list[Result]:
     env = server_environment(options)
     servers: list[Server] = []
-    print(f"Creating database {options.database} ...", flush=True)
+    print(f"Load average before the run: {os.getloadavg()[0]:.2f} (1 min); creating database {options.database} ...", flush=True)
     create_database(options)
     try:
         manage(env, "migrate", "--noinput")
@@ -417,8 +417,9 @@ def run(options: Options) -> list[Result]:
                 with ProcessPoolExecutor(max_workers=options.processes) as pool:
                     for path in ENDPOINTS:
                         for server in servers:
-                            print(f"Loading {server.name} {path} ...", flush=True)
+                            print(f"Loading {server.name} {path} ...", end=" ", flush=True)
                             results.append(measure(pool, server, path, cookie if path.startswith("/api/") else "", options))
+                            print(f"{results[-1].per_second:.0f} req/s; load average {os.getloadavg()[0]:.2f}", flush=True)
                             if server.exited() is not None:
                                 raise BenchError(f"{server.name} died under load:\n{tail(server.log)}")
                 return results

@@ -68,8 +68,10 @@ class OrganisationAdmin(ScopedModelAdmin[Organisation]):
     may_change = staticmethod(access.may_change_organisation)
     may_add = staticmethod(access.may_add_organisation)
     inlines = (OrganisationMembershipInline,)
-    list_display = ("code", "name", "name_en", "kind")
-    list_filter = ("kind",)
+    list_display = ("code", "name", "name_en", "kind", "certification_status")
+    list_filter = ("kind", "certification_status")
+    # Certification changes only through the application and review workflow.
+    readonly_fields = ("certification_status",)
     search_fields = ("code", "name", "name_en")
 
 

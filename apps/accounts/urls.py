@@ -1,8 +1,8 @@
 from django.urls import path
 
-from apps.accounts import apis
+from apps.accounts.apis import organisations
 
 urlpatterns = [
-    path("orgs", apis.OrganisationListApi.as_view(), name="organisation-list"),
-    path("orgs/<int:organisation_id>", apis.OrganisationDetailApi.as_view(), name="organisation-detail"),
+    path("orgs", organisations.OrganisationListApi.as_view(), name="organisation-list"),
+    path("orgs/<int:organisation_id>", organisations.OrganisationDetailApi.as_view(), name="organisation-detail"),
 ]

@@ -1,0 +1,1 @@
+"""The accounts API: one module per capability, one view per operation."""
