@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.common",
     "apps.accounts",
     "apps.assets",
+    "apps.billing",
     "apps.live",
     "apps.demo",
 ]
@@ -147,10 +148,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Fixed-window limits (apps/accounts/throttling.py): attempts per window, per mobile number and
+# per client address. Failed sign-ins count (successful ones are given back); every code
+# request counts. Many phones share one IPv4 address behind carrier-grade NAT: keep the
+# per-address limits well above the per-number ones.
+THROTTLE_LIMITS: dict[str, dict[str, tuple[int, timedelta]]] = {
+    "login": {"phone": (10, timedelta(minutes=15)), "address": (30, timedelta(minutes=15))},
+    "sms_code": {"phone": (3, timedelta(minutes=15)), "address": (10, timedelta(hours=1))},
+    "register": {"address": (20, timedelta(hours=1))},
+}
+# How many reverse proxies append to X-Forwarded-For in front of the app; 0: trust only
+# REMOTE_ADDR (the header can be forged by any client).
+TRUSTED_PROXY_COUNT = env.integer("SWAPNET_TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Bearer first: its WWW-Authenticate makes requests without credentials answer 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.PagePagination",
     "PAGE_SIZE": 20,
@@ -169,6 +186,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models name a field "status"; give each choice set its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "CertificationStatusEnum": "apps.accounts.models.CertificationStatus",
+        "VerificationStatusEnum": "apps.accounts.models.VerificationStatus",
+        "StationStatusEnum": "apps.assets.models.StationStatus",
+    },
 }
 
 # --- Internationalisation ---------------------------------------------------------------
@@ -233,5 +256,6 @@ PERSONAL_DATA_KEY = env.text("SWAPNET_PERSONAL_DATA_KEY") or SECRET_KEY
 if SECURE and not env.text("SWAPNET_PERSONAL_DATA_KEY"):
     raise env.ConfigError("SWAPNET_PERSONAL_DATA_KEY", "must be set when SWAPNET_SECURE=1")
 SMS_BACKEND = env.text("SWAPNET_SMS_BACKEND", "apps.accounts.sms.ConsoleSmsBackend")
+VERIFICATION_PROVIDER = env.text("SWAPNET_VERIFICATION_PROVIDER", "apps.accounts.verification_providers.ManualReviewProvider")
 # The demo's simulated station controllers send heartbeats (embedded default only by default).
 SIMULATE_CONTROLLERS = env.flag("SWAPNET_SIMULATE_CONTROLLERS", EMBEDDED)

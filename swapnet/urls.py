@@ -8,6 +8,7 @@ from apps.common.health import healthz
 api_v1 = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.assets.urls")),
+    path("", include("apps.billing.urls")),
 ]
 
 urlpatterns = [

@@ -5,16 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.db.models import Case, QuerySet, Value, When
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from apps import access
-from apps.accounts.models import ROLE_ORGANISATION_KINDS, Membership, Organisation, User
-from apps.common.admin import ScopedInline, ScopedModelAdmin
+from apps.access import Actor
+from apps.access.verification import may_review_verifications, visible_verifications
+from apps.accounts.models import ROLE_ORGANISATION_KINDS, Membership, Organisation, RealNameVerification, User, VerificationStatus
+from apps.accounts.services import verification as verification_services
+from apps.common.admin import ScopedInline, ScopedModelAdmin, actor_for
+from apps.common.errors import ApplicationError
 from apps.common.identifiers import InvalidIdentifier, normalize_phone
 
 
@@ -145,3 +152,94 @@ class UserAdmin(ScopedModelAdmin[User], DjangoUserAdmin):
         readonly = super().get_readonly_fields(request, obj)
         # Only a superuser makes another one.
         return readonly if request.user.is_superuser else (*readonly, "is_superuser")
+
+
+# --- Real-name verification: the platform's review queue -----------------------------------
+class VerificationActionForm(helpers.ActionForm):
+    """The action bar with a reason, which "reject" requires (the service says so)."""
+
+    reason = forms.CharField(label=_("Reason (for rejection)"), required=False, max_length=200)
+
+
+def _never(actor: Actor, verification: RealNameVerification) -> bool:
+    return False
+
+
+@admin.register(RealNameVerification)
+class RealNameVerificationAdmin(ScopedModelAdmin[RealNameVerification]):
+    """Pending submissions first, oldest first. Masked numbers only: the encrypted columns and
+    the look-up hash are never on the page. Decisions go through the services (actions);
+    everything else is read-only. Full numbers are revealed through the audited API only."""
+
+    platform_only = True
+    visible = staticmethod(visible_verifications)
+    may_change = staticmethod(_never)
+    action_form = VerificationActionForm
+    actions = ("approve_selected", "reject_selected")
+    list_display = (
+        "legal_name",
+        "id_number_masked",
+        "licence_number_masked",
+        "licence_class",
+        "licence_expires_on",
+        "status",
+        "created_at",
+        "reviewed_at",
+    )
+    list_filter = ("status", "licence_class", "provider")
+    # Never a search by the full ID number: the admin searches by GET, and a query string ends
+    # up in access logs. The masked copy (region and last four) narrows it down instead.
+    search_fields = ("legal_name", "id_number_masked")
+    # Django's admin takes expressions in ordering; the stubs know only field names.
+    ordering = (Case(When(status=VerificationStatus.PENDING, then=Value(0)), default=Value(1)).asc(), "created_at", "pk")  # type: ignore[assignment]
+    fields = (
+        "user",
+        "legal_name",
+        "id_number_masked",
+        "licence_number_masked",
+        "licence_class",
+        "licence_expires_on",
+        "status",
+        "reason",
+        "provider",
+        "reviewed_by",
+        "reviewed_at",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: RealNameVerification | None = None) -> bool:
+        return False  # submissions are the record of who was verified; deleting an account keeps them
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        actor = self._allowed(request)
+        return actor is not None and may_review_verifications(actor)
+
+    def _review(self, request: HttpRequest, queryset: QuerySet[RealNameVerification], *, reject: bool) -> None:
+        actor = actor_for(request)
+        reason = request.POST.get("reason", "")
+        decided = 0
+        for verification in queryset:
+            try:
+                if reject:
+                    verification_services.verification_reject(actor=actor, verification=verification, reason=reason)
+                else:
+                    verification_services.verification_approve(actor=actor, verification=verification)
+            except ApplicationError as error:
+                self.message_user(request, f"{verification}: {error.message}", messages.ERROR)
+            else:
+                decided += 1
+        if decided:
+            self.message_user(
+                request,
+                ngettext("%(count)d submission decided.", "%(count)d submissions decided.", decided) % {"count": decided},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("Approve the selected submissions"), permissions=["review"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[RealNameVerification]) -> None:
+        self._review(request, queryset, reject=False)
+
+    @admin.action(description=_("Reject the selected submissions with the reason given"), permissions=["review"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[RealNameVerification]) -> None:
+        self._review(request, queryset, reject=True)

@@ -57,7 +57,7 @@ class StationDetailApi(APIView):
         station = selectors.station_get(actor=actor, code=code)
         bays = list(station.bays.all()) if access.sees_station_bays(actor, station) else None
         detail = selectors.StationDetail(station=station, stock=selectors.station_stock(station=station), bays=bays)
-        return Response(StationDetailSerializer(detail).data)
+        return Response(StationDetailSerializer.of(detail).data)
 
 
 class BatteryListApi(ListAPIView[Battery]):

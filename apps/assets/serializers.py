@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.assets.models import Battery, Bay, Station, Vehicle
@@ -57,19 +58,30 @@ class StockLineSerializer(serializers.Serializer[Any]):
     ready = serializers.IntegerField()
 
 
-class StationDetailSerializer(serializers.Serializer[Any]):
+class StationDetailSerializer(StationSerializer):
     """The station's public face, its stock by pack standard, and its bays for those who may
-    see them (``null`` for everyone else)."""
+    see them (``null`` for everyone else). Made from a ``selectors.StationDetail`` by ``of``."""
 
-    station = StationSerializer()
-    slot_count = serializers.IntegerField(source="station.slot_count")
-    mean_swap_minutes = serializers.DecimalField(source="station.mean_swap_minutes", max_digits=5, decimal_places=1)
-    stock = StockLineSerializer(many=True)
-    bays = BaySerializer(many=True, allow_null=True)
+    slot_count = serializers.IntegerField()
+    mean_swap_minutes = serializers.DecimalField(max_digits=5, decimal_places=1)
+    stock = serializers.SerializerMethodField()
+    bays = serializers.SerializerMethodField()
 
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        return {**data.pop("station"), **data}
+    class Meta(StationSerializer.Meta):
+        fields = [*StationSerializer.Meta.fields, "slot_count", "mean_swap_minutes", "stock", "bays"]
+
+    @classmethod
+    def of(cls, detail: Any) -> StationDetailSerializer:
+        return cls(detail.station, context={"detail": detail})
+
+    @extend_schema_field(StockLineSerializer(many=True))
+    def get_stock(self, station: Station) -> list[dict[str, Any]]:
+        return list(StockLineSerializer(self.context["detail"].stock, many=True).data)
+
+    @extend_schema_field(BaySerializer(many=True, allow_null=True))
+    def get_bays(self, station: Station) -> list[dict[str, Any]] | None:
+        bays = self.context["detail"].bays
+        return None if bays is None else list(BaySerializer(bays, many=True).data)
 
 
 class BatterySerializer(serializers.ModelSerializer[Battery]):

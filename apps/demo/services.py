@@ -10,6 +10,7 @@ import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.access import Actor
 from apps.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 from apps.assets.models import Battery, BatteryLocation, Bay, PackStandard, Station, Vehicle, VehicleAssignment, VehicleSegment
+from apps.billing import services as billing_services
+from apps.billing.models import BatteryRate, StationTariff
+from apps.billing.tou import LOCAL_TIME, Period
 from apps.common.identifiers import normalize_plate, vin_check_digit
 
 CORRIDOR_FILE = Path(__file__).resolve().parent / "data" / "corridor.json"
@@ -62,6 +67,13 @@ ACCOUNTS = [
     DemoAccount("13800000043", "司机 杨师傅", Role.DRIVER, "jinbei-freight"),
 ]
 STAFF_PHONE_PREFIX = "138000005"
+
+OPERATOR_ADMIN_PHONES = {"hebei-swap-ops": {"13800000011"}, "shanxi-swap-ops": {"13800000012"}}
+OWNER_ADMIN_PHONES = {"north-battery-bank": {"13800000021"}, "taihang-battery-assets": {"13800000022"}}
+# Usage fees per kWh delivered (corridor.json: 0.25–0.45 CNY/kWh of throughput).
+DEMO_BATTERY_RATES = {"north-battery-bank": Decimal("0.30"), "taihang-battery-assets": Decimal("0.35")}
+TARIFFS_FROM = datetime(2025, 1, 1, tzinfo=LOCAL_TIME)
+PERIODS = [period.value for period in Period]
 
 # (plate, carrier, pack standard, driver's phone or None)
 TRUCKS = [
@@ -120,6 +132,9 @@ def corridor_seed(*, progress: Callable[[Iterator[Any], int, str], Iterator[Any]
 
     def count(model: str, was_created: bool) -> None:
         created[model] = created.get(model, 0) + int(was_created)
+
+    def count_many(model: str, number: int) -> None:
+        created[model] = created.get(model, 0) + number
 
     def steps(items: list[Any], label: str) -> Iterator[Any]:
         return progress(iter(items), len(items), label) if progress else iter(items)
@@ -245,7 +260,46 @@ def corridor_seed(*, progress: Callable[[Iterator[Any], int, str], Iterator[Any]
                 )
                 count("batteries", True)
 
+        count_many("calendar versions", billing_services.corridor_calendars_load())
+        for station in steps(stations, "tariffs"):
+            count("tariffs", _demo_tariff(station, data, people))
+        for owner_code, default_rate in DEMO_BATTERY_RATES.items():
+            count("battery rates", _demo_battery_rate(organisations[owner_code], default_rate, people))
+
     return SeedReport(created=created)
+
+
+def _demo_tariff(station: Station, data: dict[str, Any], people: dict[str, User]) -> bool:
+    """The zone's indicative flat price × its time-of-use multipliers, plus the demo service fee."""
+    if StationTariff.objects.filter(station=station).exists():
+        return False
+    zone = data["tou_schedule"][station.tariff_zone]
+    multipliers = {**zone["multipliers"], **zone.get("from_2026_05_01", {}).get("multipliers", {})}
+    flat = Decimal(str(zone["indicative_prices_cny_per_kwh"]["flat"]))
+    prices = {
+        period: (flat * Decimal(str(multipliers.get(period, multipliers["valley"])))).quantize(Decimal("0.0001"))
+        for period in PERIODS
+    }
+    operator_admin = next(user for phone, user in people.items() if phone in OPERATOR_ADMIN_PHONES[station.operator.code])
+    billing_services.station_tariff_set(
+        actor=Actor.of(operator_admin),
+        station=station,
+        energy_prices=prices,
+        service_fee_per_kwh=Decimal(str(data["pricing"]["heavy_truck_demo_defaults"]["swap_service_fee_cny_per_kwh"])),
+        effective_from=TARIFFS_FROM,
+        check_effective=False,
+    )
+    return True
+
+
+def _demo_battery_rate(owner: Organisation, rate: Decimal, people: dict[str, User]) -> bool:
+    if BatteryRate.objects.filter(owner=owner).exists():
+        return False
+    owner_admin = next(user for phone, user in people.items() if phone in OWNER_ADMIN_PHONES[owner.code])
+    billing_services.battery_rate_set(
+        actor=Actor.of(owner_admin), owner=owner, fee_per_kwh=rate, effective_from=TARIFFS_FROM, check_effective=False
+    )
+    return True
 
 
 def demo_accounts() -> list[DemoAccount]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -7,12 +8,26 @@ from django.core.management import call_command
 
 from apps.accounts.models import Membership, Organisation, Role, User
 from apps.assets.models import Battery, BatteryLocation, Bay, PackStandard, Station, Vehicle, VehicleAssignment
+from apps.billing.models import BatteryRate, StationTariff, TouCalendarVersion
 from apps.demo import services
 from apps.demo.tasks import simulate_controller_heartbeats
 
 pytestmark = pytest.mark.django_db
 
-SEEDED_MODELS = [PackStandard, Organisation, Station, Bay, Battery, User, Membership, Vehicle, VehicleAssignment]
+SEEDED_MODELS = [
+    PackStandard,
+    Organisation,
+    Station,
+    Bay,
+    Battery,
+    User,
+    Membership,
+    Vehicle,
+    VehicleAssignment,
+    TouCalendarVersion,
+    StationTariff,
+    BatteryRate,
+]
 
 
 def snapshot() -> dict[str, list[dict]]:
@@ -82,3 +97,24 @@ def test_controllers_are_not_simulated_in_the_real_mode(settings) -> None:
     seed()
     assert simulate_controller_heartbeats.apply().get() == 0
     assert not Station.objects.filter(last_heartbeat_at__isnull=False).exists()
+
+
+def test_every_demo_station_has_a_tariff_and_every_battery_a_rate() -> None:
+    from django.utils import timezone
+
+    from apps.billing import selectors
+    from apps.billing.tou import Period
+
+    seed()
+    now = timezone.now()
+    for station in Station.objects.all():
+        prices = selectors.station_prices(station=station, at=now)
+        assert prices.service_per_kwh == Decimal("0.4500")
+        assert (
+            prices.energy[Period.VALLEY] < prices.energy[Period.FLAT] < prices.energy[Period.PEAK] < prices.energy[Period.SHARP]
+        )
+        assert selectors.calendar_for_zone(zone=station.tariff_zone).period_at(now) in Period
+    assert selectors.station_prices(station=Station.objects.get(code="SWN-HJN-W"), at=now).energy[Period.FLAT] == Decimal(
+        "0.6200"
+    )
+    assert all(selectors.battery_rate_in_force(battery=battery, at=now) is not None for battery in Battery.objects.all())
