@@ -10,7 +10,7 @@ import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.access import Actor
-from apps.accounts.models import Membership, Organisation, OrganisationKind, Role, User
+from apps.accounts.models import CertificationStatus, LicenceClass, Membership, Organisation, OrganisationKind, Role, User
+from apps.accounts.selectors.verification import is_verified
+from apps.accounts.services import carriers as carrier_services
+from apps.accounts.services import verification as verification_services
 from apps.assets.models import Battery, BatteryLocation, Bay, PackStandard, Station, Vehicle, VehicleAssignment, VehicleSegment
 from apps.billing import services as billing_services
 from apps.billing.models import BatteryRate, StationTariff
 from apps.billing.tou import LOCAL_TIME, Period
-from apps.common.identifiers import normalize_plate, vin_check_digit
+from apps.common.identifiers import id_check_character, normalize_plate, uscc_check_character, vin_check_digit
 
 CORRIDOR_FILE = Path(__file__).resolve().parent / "data" / "corridor.json"
 DEMO_PASSWORD = "swapnet-demo"  # noqa: S105 - printed on purpose: it is the demo's
@@ -68,6 +71,18 @@ ACCOUNTS = [
 ]
 STAFF_PHONE_PREFIX = "138000005"
 
+PLATFORM_ADMIN_PHONE = "13800000001"
+# Carrier: (company name, the first 17 characters of its unified social credit code, admin).
+DEMO_CERTIFICATIONS = {
+    "port-coal-logistics": ("沧州港煤物流有限公司（演示）", "91130983MA0DEM001", "13800000031"),
+    "jinbei-freight": ("忻州晋北货运有限公司（演示）", "91140981MA0DEM002", "13800000032"),
+}
+# Driver: (legal name, the first 17 digits of a made-up resident ID number: region, birth, sequence).
+DEMO_DRIVERS = {
+    "13800000041": ("张建国", "13098319820314061"),
+    "13800000042": ("马志强", "13098419870922153"),
+    "13800000043": ("杨海平", "14098119790601087"),
+}
 OPERATOR_ADMIN_PHONES = {"hebei-swap-ops": {"13800000011"}, "shanxi-swap-ops": {"13800000012"}}
 OWNER_ADMIN_PHONES = {"north-battery-bank": {"13800000021"}, "taihang-battery-assets": {"13800000022"}}
 # Usage fees per kWh delivered (corridor.json: 0.25–0.45 CNY/kWh of throughput).
@@ -260,6 +275,15 @@ def corridor_seed(*, progress: Callable[[Iterator[Any], int, str], Iterator[Any]
                 )
                 count("batteries", True)
 
+        platform_admin = Actor.of(people[PLATFORM_ADMIN_PHONE])
+        for carrier_code, (company, credit_body, admin_phone) in DEMO_CERTIFICATIONS.items():
+            count(
+                "certifications",
+                _demo_certification(organisations[carrier_code], company, credit_body, people[admin_phone], platform_admin),
+            )
+        for phone, (legal_name, id_body) in steps(list(DEMO_DRIVERS.items()), "verifications"):
+            count("verifications", _demo_verification(people[phone], legal_name, id_body, platform_admin))
+
         count_many("calendar versions", billing_services.corridor_calendars_load())
         for station in steps(stations, "tariffs"):
             count("tariffs", _demo_tariff(station, data, people))
@@ -267,6 +291,39 @@ def corridor_seed(*, progress: Callable[[Iterator[Any], int, str], Iterator[Any]
             count("battery rates", _demo_battery_rate(organisations[owner_code], default_rate, people))
 
     return SeedReport(created=created)
+
+
+def _demo_certification(carrier: Organisation, company: str, credit_body: str, admin: User, platform_admin: Actor) -> bool:
+    """The carrier applies with its credit code and the platform approves: certified."""
+    if carrier.certification_status == CertificationStatus.CERTIFIED:
+        return False
+    application = carrier_services.certification_apply(
+        actor=Actor.of(admin),
+        carrier=carrier,
+        company_name=company,
+        credit_code=credit_body + uscc_check_character(credit_body),
+        contact_name=admin.display_name,
+        contact_phone=admin.phone,
+    )
+    carrier_services.certification_approve(actor=platform_admin, certification=application)
+    return True
+
+
+def _demo_verification(driver: User, legal_name: str, id_body: str, platform_admin: Actor) -> bool:
+    """A driver's real-name details (an A2 tractor-trailer licence), approved by the platform."""
+    if is_verified(user=driver):
+        return False
+    id_number = id_body + id_check_character(id_body)
+    submission = verification_services.verification_submit(
+        user=driver,
+        legal_name=legal_name,
+        id_number=id_number,
+        licence_number=id_number,  # a Chinese driving licence carries the ID number
+        licence_class=LicenceClass.A2,
+        licence_expires_on=date(2031, 6, 30),
+    )
+    verification_services.verification_approve(actor=platform_admin, verification=submission)
+    return True
 
 
 def _demo_tariff(station: Station, data: dict[str, Any], people: dict[str, User]) -> bool:

@@ -6,7 +6,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from apps.accounts.models import Membership, Organisation, Role, User
+from apps.accounts.models import (
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
 from apps.assets.models import Battery, BatteryLocation, Bay, PackStandard, Station, Vehicle, VehicleAssignment
 from apps.billing.models import BatteryRate, StationTariff, TouCalendarVersion
 from apps.demo import services
@@ -118,3 +124,16 @@ def test_every_demo_station_has_a_tariff_and_every_battery_a_rate() -> None:
         "0.6200"
     )
     assert all(selectors.battery_rate_in_force(battery=battery, at=now) is not None for battery in Battery.objects.all())
+
+
+def test_demo_carriers_are_certified_and_their_drivers_verified() -> None:
+    from apps.accounts.selectors.carriers import carrier_may_swap
+    from apps.accounts.selectors.verification import is_verified
+
+    seed()
+    carriers = Organisation.objects.filter(kind=OrganisationKind.CARRIER)
+    assert carriers.count() == 2
+    assert all(carrier_may_swap(carrier=carrier) for carrier in carriers)
+    drivers = User.objects.filter(memberships__role=Role.DRIVER)
+    assert drivers.count() == 3
+    assert all(is_verified(user=driver) for driver in drivers)
