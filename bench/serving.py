@@ -9,11 +9,14 @@ seeds the demo corridor, then starts on free loopback ports
   * uvicorn swapnet.asgi:application, one process, and
   * the same, two processes accepting on one socket (as many processes as gunicorn),
 
-and loads each in turn with a fixed number of keep-alive HTTP clients for a fixed time:
+and loads each in turn with a fixed number of concurrent HTTP/1.1 keep-alive clients (gunicorn's
+sync workers close the connection after each response, so against gunicorn each request
+connects anew) for a fixed time, in rounds that interleave the servers:
 ``GET /healthz`` (the baseline: one ``SELECT 1``, a channel-layer round trip, a broker check)
 and ``GET /api/v1/stations`` signed in as a demo driver (session, memberships, stations with
 stock counts). It prints requests/s, p50 and p99 latency per server and endpoint, and the
-ratio of gunicorn to each uvicorn. Every server it started is stopped, even on error.
+ratio of gunicorn to each uvicorn. Every server it started is stopped and the database dropped,
+even on error. Only loopback addresses are used.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import math
 import os
 import signal
 import socket
@@ -66,6 +70,7 @@ class Options:
     processes: int
     warmup: float
     duration: float
+    rounds: int
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class Result:
     per_second: float
     p50_ms: float
     p99_ms: float
+    cpu_ms: float  # CPU time of the server's processes per request (NaN where /proc is missing)
 
 
 class BenchError(Exception):
@@ -116,14 +122,17 @@ def parse_options() -> Options:
     parser.add_argument("--no-db-pool", dest="db_pool", action="store_false", help="a new connection per request")
     parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive connections")
     parser.add_argument("--processes", type=int, default=2, help="client processes the connections are spread over")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per server and endpoint")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before measuring, every round")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per server and endpoint, in all")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds the measured time is split into")
     args = parser.parse_args()
     for host in (args.pg_host, *([args.redis_url.split("//")[-1].split(":")[0]] if args.redis_url else [])):
         if host not in {LOOPBACK, "localhost"}:
             parser.error(f"{host}: the bench only talks to loopback addresses")
     if args.clients < 1 or args.processes < 1 or args.processes > args.clients:
         parser.error("need clients >= processes >= 1")
+    if args.rounds < 1 or args.duration <= 0 or args.warmup < 0:
+        parser.error("need rounds >= 1, duration > 0 and warmup >= 0")
     return Options(
         pg_host=args.pg_host,
         pg_port=args.pg_port,
@@ -135,6 +144,7 @@ def parse_options() -> Options:
         processes=args.processes,
         warmup=args.warmup,
         duration=args.duration,
+        rounds=args.rounds,
     )
 
 
@@ -316,30 +326,63 @@ def load_process(
     return [value for values in latencies for value in values], sum(errors)
 
 
-def measure(pool: ProcessPoolExecutor, server: Server, path: str, cookie: str, options: Options) -> Result:
+@dataclass
+class Samples:
+    """What the rounds measured for one server and endpoint."""
+
+    latencies: list[float]
+    errors: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+def server_cpu_seconds(server: Server) -> float:
+    """User + system CPU time of every process of the server (its sessions), from /proc (Linux)."""
+    sessions = {process.pid for process in server.processes}
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) in sessions:  # field 6, the session id
+                ticks += int(fields[11]) + int(fields[12])  # fields 14 and 15, utime and stime
+    return ticks / os.sysconf("SC_CLK_TCK") if Path("/proc/self/stat").exists() else math.nan
+
+
+def sleep_until(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.time()))
+
+
+def load_round(pool: ProcessPoolExecutor, server: Server, path: str, cookie: str, seconds: float, options: Options) -> Samples:
+    """One round: every client warms up, then measures for ``seconds``."""
     start_at = time.time() + 0.5  # every client process starts at the same moment
     shares = [options.clients // options.processes + (i < options.clients % options.processes) for i in range(options.processes)]
     futures = [
-        pool.submit(load_process, server.port, path, cookie, threads, start_at, options.warmup, options.duration)
-        for threads in shares
+        pool.submit(load_process, server.port, path, cookie, threads, start_at, options.warmup, seconds) for threads in shares
     ]
-    latencies: list[float] = []
-    errors = 0
+    sleep_until(start_at + options.warmup)
+    cpu_before = server_cpu_seconds(server)
+    sleep_until(start_at + options.warmup + seconds)
+    samples = Samples(latencies=[], seconds=seconds, cpu_seconds=server_cpu_seconds(server) - cpu_before)
     for future in futures:
         values, failed = future.result()
-        latencies.extend(values)
-        errors += failed
-    if len(latencies) < 2:
-        raise BenchError(f"{server.name} {path}: {len(latencies)} successful requests, {errors} errors")
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+        samples.latencies.extend(values)
+        samples.errors += failed
+    return samples
+
+
+def summarise(server: str, path: str, samples: Samples) -> Result:
+    if len(samples.latencies) < 2:
+        raise BenchError(f"{server} {path}: {len(samples.latencies)} successful requests, {samples.errors} errors")
+    cuts = statistics.quantiles(samples.latencies, n=100, method="inclusive")
     return Result(
-        server=server.name,
+        server=server,
         endpoint=path,
-        requests=len(latencies),
-        errors=errors,
-        per_second=len(latencies) / options.duration,
+        requests=len(samples.latencies),
+        errors=samples.errors,
+        per_second=len(samples.latencies) / samples.seconds,
         p50_ms=cuts[49],
         p99_ms=cuts[98],
+        cpu_ms=1000 * samples.cpu_seconds / len(samples.latencies),
     )
 
 
@@ -360,26 +403,31 @@ def report(results: list[Result], options: Options) -> None:
     print()
     print(
         f"{options.clients} keep-alive clients in {options.processes} processes, "
-        f"{options.warmup:g} s warm-up, {options.duration:g} s measured; {os.cpu_count()} CPUs shared by clients, "
+        f"{options.duration:g} s measured per row in {options.rounds} rounds (each after {options.warmup:g} s warm-up); "
+        f"{os.cpu_count()} CPUs shared by clients, "
         f"servers, PostgreSQL{' and Redis' if options.redis_url else ''}; "
         f"database connections {'from a psycopg pool' if options.db_pool else 'opened per request'}"
     )
     columns = (
-        f"{'server':<34} | {'endpoint':<17} | {'requests':>8} | {'req/s':>7} | {'p50 ms':>6} | {'p99 ms':>6} | {'errors':>6}"
+        f"{'server':<31} | {'endpoint':<16} | {'requests':>8} | {'req/s':>5} | {'p50 ms':>6} | {'p99 ms':>6} | "
+        f"{'server CPU ms/req':>17} | {'errors':>6}"
     )
     header = f"| {columns} |"
     print(header)
     print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
     for r in results:
         print(
-            f"| {r.server:<34} | {r.endpoint:<17} | {r.requests:>8} | {r.per_second:>7.0f} | "
-            f"{r.p50_ms:>6.1f} | {r.p99_ms:>6.1f} | {r.errors:>6} |"
+            f"| {r.server:<31} | {r.endpoint:<16} | {r.requests:>8} | {r.per_second:>5.0f} | "
+            f"{r.p50_ms:>6.1f} | {r.p99_ms:>6.1f} | {r.cpu_ms:>17.2f} | {r.errors:>6} |"
         )
     print()
     for path in ENDPOINTS:
         base, *others = [r for r in results if r.endpoint == path]
         for other in others:
-            print(f"{path}: {base.server} / {other.server} = {base.per_second / other.per_second:.1f}x the requests per second")
+            print(
+                f"{path}: {base.server} serves {base.per_second / other.per_second:.1f}x the requests per second of "
+                f"{other.server}, which spends {other.cpu_ms / base.cpu_ms:.1f}x the server CPU per request"
+            )
 
 
 @contextlib.contextmanager
@@ -399,7 +447,10 @@ def terminate_on_sigterm() -> Iterator[None]:
 def run(options: Options) -> list[Result]:
     env = server_environment(options)
     servers: list[Server] = []
-    print(f"Load average before the run: {os.getloadavg()[0]:.2f} (1 min); creating database {options.database} ...", flush=True)
+    busy = os.getloadavg()[0]
+    print(f"Load average before the run: {busy:.2f} (1 min); creating database {options.database} ...", flush=True)
+    if busy >= 1.0:
+        print("Warning: the machine is already busy; the figures will be low and noisy.", file=sys.stderr, flush=True)
     create_database(options)
     try:
         manage(env, "migrate", "--noinput")
@@ -413,15 +464,30 @@ def run(options: Options) -> list[Result]:
                     wait_ready(server)
                     for path in ENDPOINTS:
                         check_endpoint(server, path, cookie)
-                results: list[Result] = []
+                # Rounds interleave the servers, so a passing disturbance on a shared machine
+                # does not fall on one server only.
+                samples = {(server.name, path): Samples(latencies=[]) for path in ENDPOINTS for server in servers}
+                seconds = options.duration / options.rounds
                 with ProcessPoolExecutor(max_workers=options.processes) as pool:
-                    for path in ENDPOINTS:
-                        for server in servers:
-                            print(f"Loading {server.name} {path} ...", end=" ", flush=True)
-                            results.append(measure(pool, server, path, cookie if path.startswith("/api/") else "", options))
-                            print(f"{results[-1].per_second:.0f} req/s; load average {os.getloadavg()[0]:.2f}", flush=True)
-                            if server.exited() is not None:
-                                raise BenchError(f"{server.name} died under load:\n{tail(server.log)}")
+                    for round_number in range(1, options.rounds + 1):
+                        for path in ENDPOINTS:
+                            for server in servers:
+                                measured = load_round(
+                                    pool, server, path, cookie if path.startswith("/api/") else "", seconds, options
+                                )
+                                print(
+                                    f"Round {round_number}/{options.rounds}: {server.name} {path}: "
+                                    f"{len(measured.latencies) / seconds:.0f} req/s; load average {os.getloadavg()[0]:.2f}",
+                                    flush=True,
+                                )
+                                total = samples[(server.name, path)]
+                                total.latencies.extend(measured.latencies)
+                                total.errors += measured.errors
+                                total.seconds += measured.seconds
+                                total.cpu_seconds += measured.cpu_seconds
+                                if server.exited() is not None:
+                                    raise BenchError(f"{server.name} died under load:\n{tail(server.log)}")
+                results = [summarise(name, path, total) for (name, path), total in samples.items()]
                 return results
             finally:
                 for server in servers:

@@ -8,7 +8,9 @@ The variables are listed in README.md.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from swapnet import env
@@ -45,6 +47,10 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.assets",
     "apps.billing",
+    "apps.recommend",
+    "apps.ledger",
+    "apps.payments",
+    "apps.swaps",
     "apps.live",
     "apps.demo",
 ]
@@ -132,14 +138,65 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.demo.tasks.simulate_controller_heartbeats",
         "schedule": timedelta(seconds=30),
     },
+    # Refit the recommender's factor weights from drivers' choices (apps/recommend/training.py).
+    "recommend-retrain": {
+        "task": "apps.recommend.tasks.retrain_recommender",
+        "schedule": timedelta(days=1),
+    },
+    # Swaps (apps/swaps/tasks.py): skip no-shows, flag stalled swaps, settle; forget old Idempotency-Keys.
+    "swaps-cancel-no-shows": {"task": "apps.swaps.tasks.cancel_no_shows", "schedule": timedelta(minutes=1)},
+    "swaps-flag-stalled-swaps": {"task": "apps.swaps.tasks.flag_stalled_swaps", "schedule": timedelta(minutes=1)},
+    "swaps-settle-orders": {"task": "apps.swaps.tasks.settle_orders", "schedule": timedelta(minutes=15)},
+    "common-purge-idempotency-records": {"task": "apps.common.tasks.purge_idempotency_records", "schedule": timedelta(hours=1)},
+    # Payments (apps/payments/tasks.py): repair what lost webhooks missed; pay out closed statements.
+    "payments-reconcile": {"task": "apps.payments.tasks.reconcile_payments", "schedule": timedelta(minutes=10)},
+    "payments-run-payouts": {"task": "apps.payments.tasks.run_payouts", "schedule": timedelta(hours=1)},
 }
 
 # --- Payments -----------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env.text("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env.text("STRIPE_WEBHOOK_SECRET")
-PAYMENT_PROVIDER = "stripe" if STRIPE_SECRET_KEY else "sandbox"
-if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
-    raise env.ConfigError("STRIPE_WEBHOOK_SECRET", "must be set when STRIPE_SECRET_KEY is set")
+STRIPE_PUBLISHABLE_KEY = env.text("STRIPE_PUBLISHABLE_KEY")
+# "stripe" or "sandbox"; by default Stripe when a Stripe key is set, else the embedded sandbox.
+_payment_provider = env.text("SWAPNET_PAYMENT_PROVIDER").lower()
+if _payment_provider not in {"", "stripe", "sandbox"}:
+    raise env.ConfigError("SWAPNET_PAYMENT_PROVIDER", f"expected stripe or sandbox, got {_payment_provider!r}")
+PAYMENT_PROVIDER = _payment_provider or ("stripe" if STRIPE_SECRET_KEY else "sandbox")
+if PAYMENT_PROVIDER == "stripe":
+    for _name, _value, _prefixes in (
+        ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY, ("sk_", "rk_")),
+        ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET, ("whsec_",)),
+        ("STRIPE_PUBLISHABLE_KEY", STRIPE_PUBLISHABLE_KEY, ("pk_",)),
+    ):
+        if not _value:
+            raise env.ConfigError(_name, "must be set when the payment provider is Stripe")
+        if not _value.startswith(_prefixes):
+            raise env.ConfigError(_name, f"expected a key starting with {' or '.join(_prefixes)}")
+    if ("_live_" in STRIPE_SECRET_KEY) != ("_live_" in STRIPE_PUBLISHABLE_KEY):
+        raise env.ConfigError("STRIPE_PUBLISHABLE_KEY", "is not of the same mode (live or test) as STRIPE_SECRET_KEY")
+# The sandbox credits wallets without taking money: with SWAPNET_SECURE=1 only when chosen by name.
+PAYMENT_SANDBOX_ENABLED = PAYMENT_PROVIDER == "sandbox" and (
+    _payment_provider == "sandbox" or not env.flag("SWAPNET_SECURE", False)
+)
+# The sandbox signs its events as Stripe does, with this secret (by default one derived from SECRET_KEY).
+SANDBOX_WEBHOOK_SECRET = env.text("SWAPNET_SANDBOX_WEBHOOK_SECRET") or (
+    "whsec_sandbox_" + hashlib.sha256(f"sandbox-webhook:{SECRET_KEY}".encode()).hexdigest()[:32]
+)
+# Offered to the payer for a top-up (Stripe's payment method types).
+PAYMENT_METHOD_TYPES = env.listing("SWAPNET_PAYMENT_METHOD_TYPES", ["card", "alipay", "wechat_pay"])
+TOPUP_MIN_FEN = env.integer("SWAPNET_TOPUP_MIN_FEN", 1_000, minimum=1)
+TOPUP_MAX_FEN = env.integer("SWAPNET_TOPUP_MAX_FEN", 5_000_000, minimum=1)
+if TOPUP_MAX_FEN < TOPUP_MIN_FEN:
+    raise env.ConfigError("SWAPNET_TOPUP_MAX_FEN", f"must be at least SWAPNET_TOPUP_MIN_FEN ({TOPUP_MIN_FEN})")
+# Seconds a call to Stripe may take; the library retries connection errors and 5xx this often.
+STRIPE_TIMEOUT_S = env.integer("SWAPNET_STRIPE_TIMEOUT_S", 20, minimum=1)
+STRIPE_MAX_NETWORK_RETRIES = 2
+# Tests give Stripe a recorded-answer HTTP client here (a stripe.HTTPClient); None: the network.
+STRIPE_HTTP_CLIENT = None
+# Reconciliation re-reads the PaymentIntents created this far back (Stripe retries webhooks for 3 days).
+PAYMENTS_RECONCILE_WINDOW = timedelta(days=3)
+# A refund's money is held in the ledger until the provider confirms it, at most this long.
+PAYMENTS_REFUND_HOLD_TTL = timedelta(days=30)
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -259,3 +316,48 @@ SMS_BACKEND = env.text("SWAPNET_SMS_BACKEND", "apps.accounts.sms.ConsoleSmsBacke
 VERIFICATION_PROVIDER = env.text("SWAPNET_VERIFICATION_PROVIDER", "apps.accounts.verification_providers.ManualReviewProvider")
 # The demo's simulated station controllers send heartbeats (embedded default only by default).
 SIMULATE_CONTROLLERS = env.flag("SWAPNET_SIMULATE_CONTROLLERS", EMBEDDED)
+
+# --- Station recommendation (apps/recommend) ----------------------------------------------
+# Energy use when the vehicle has too little history of its own: a loaded 49 t tractor on a flat
+# expressway (corridor.json, energy_model), in kWh per km.
+RECOMMEND_KWH_PER_KM = Decimal("1.5")
+# Energy kept in reserve, as a percentage of the energy the vehicle's packs are rated for.
+RECOMMEND_RESERVE_PCT = Decimal("10")
+# Road distance estimate = geodesic distance x this.
+RECOMMEND_DETOUR_FACTOR = 1.2
+# Average speed to a station (for the arrival time), km/h.
+RECOMMEND_AVERAGE_SPEED_KMH = 60.0
+# Charging power per station slot, kW (domain_data.md: 240-300 kW per slot on the demo design).
+RECOMMEND_CHARGER_KW = Decimal("240")
+# At most this many stations (the nearest reachable) are looked at per request.
+RECOMMEND_MAX_CANDIDATES = 24
+RECOMMEND_DEFAULT_LIMIT = 5
+RECOMMEND_MAX_LIMIT = 20
+# Vehicles recommended a station in the last N minutes, with no order yet, count as heading in.
+RECOMMEND_HEADING_IN_MINUTES = 30
+# A swap order within this long after a recommendation is its outcome (the station chosen).
+RECOMMEND_OUTCOME_WINDOW = timedelta(hours=6)
+# How long a process trusts its spatial index of stations and its time-of-use calendars before
+# checking the database again (and rebuilding the index if stations changed), seconds.
+RECOMMEND_RECHECK_SECONDS = env.integer("SWAPNET_RECOMMEND_RECHECK_S", 30, minimum=0)
+# Learned weights: versioned files here; a model is trained only from this many choices on.
+RECOMMEND_MODEL_DIR = Path(env.text("SWAPNET_RECOMMEND_MODEL_DIR") or DATA_DIR / "models")
+RECOMMEND_MIN_TRAINING_CHOICES = env.integer("SWAPNET_RECOMMEND_MIN_TRAINING_CHOICES", 200, minimum=10)
+RECOMMEND_MODELS_KEPT = 10
+
+# --- Swaps (apps/swaps) -----------------------------------------------------------------
+# A bay screen's QR token is valid this long after it was issued (and for one scan).
+QR_TOKEN_LIFETIME = timedelta(seconds=env.integer("SWAPNET_QR_TOKEN_LIFETIME_S", 120, minimum=10))
+# A driver called to the bay who has not arrived after this long is skipped (order cancelled).
+NO_SHOW_AFTER = timedelta(minutes=env.integer("SWAPNET_NO_SHOW_MINUTES", 15, minimum=1))
+# A swap still running after this long is marked abnormal (timeout).
+SWAP_TIMEOUT = timedelta(minutes=env.integer("SWAPNET_SWAP_TIMEOUT_MINUTES", 30, minimum=1))
+# A bill that differs from its quote by more than this percentage flags the order for review.
+QUOTE_TOLERANCE_PCT = env.integer("SWAPNET_QUOTE_TOLERANCE_PCT", 10, minimum=0)
+# A battery above this temperature (°C) is not handed out.
+BATTERY_MAX_TEMPERATURE_C = env.integer("SWAPNET_BATTERY_MAX_TEMPERATURE_C", 55, minimum=1)
+# A station controller's signed request is accepted this long before or after its timestamp.
+CONTROLLER_SIGNATURE_WINDOW = timedelta(seconds=env.integer("SWAPNET_CONTROLLER_SIGNATURE_WINDOW_S", 300, minimum=10))
+# Idempotency-Keys are remembered this long; a claim whose request died is taken over after the timeout.
+IDEMPOTENCY_RETENTION = timedelta(hours=env.integer("SWAPNET_IDEMPOTENCY_RETENTION_H", 48, minimum=24))
+IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(seconds=env.integer("SWAPNET_IDEMPOTENCY_IN_FLIGHT_S", 60, minimum=5))

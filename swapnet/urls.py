@@ -7,13 +7,19 @@ from apps.common.health import healthz
 
 api_v1 = [
     path("", include("apps.accounts.urls")),
+    # Before assets: "stations/recommend" must not be taken for "stations/<code>".
+    path("", include("apps.recommend.urls")),
     path("", include("apps.assets.urls")),
     path("", include("apps.billing.urls")),
+    path("", include("apps.swaps.urls")),
+    path("", include("apps.ledger.urls")),
+    path("", include("apps.payments.urls")),
 ]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
+    path("payments/", include("apps.payments.sandbox_urls")),  # the sandbox provider's checkout page
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -17,8 +17,19 @@ from django.utils.translation import ngettext
 
 from apps import access
 from apps.access import Actor
+from apps.access.carriers import may_decide_certification, visible_certifications
 from apps.access.verification import may_review_verifications, visible_verifications
-from apps.accounts.models import ROLE_ORGANISATION_KINDS, Membership, Organisation, RealNameVerification, User, VerificationStatus
+from apps.accounts.models import (
+    ROLE_ORGANISATION_KINDS,
+    CarrierCertification,
+    CertificationStatus,
+    Membership,
+    Organisation,
+    RealNameVerification,
+    User,
+    VerificationStatus,
+)
+from apps.accounts.services import carriers as carrier_services
 from apps.accounts.services import verification as verification_services
 from apps.common.admin import ScopedInline, ScopedModelAdmin, actor_for
 from apps.common.errors import ApplicationError
@@ -154,28 +165,77 @@ class UserAdmin(ScopedModelAdmin[User], DjangoUserAdmin):
         return readonly if request.user.is_superuser else (*readonly, "is_superuser")
 
 
-# --- Real-name verification: the platform's review queue -----------------------------------
-class VerificationActionForm(helpers.ActionForm):
-    """The action bar with a reason, which "reject" requires (the service says so)."""
+# --- Review queues of the platform: real-name verifications and carrier certifications -------
+class ReasonActionForm(helpers.ActionForm):
+    """The action bar with a reason, which "reject" requires (the services say so)."""
 
     reason = forms.CharField(label=_("Reason (for rejection)"), required=False, max_length=200)
 
 
-def _never(actor: Actor, verification: RealNameVerification) -> bool:
+def _never(actor: Actor, obj: Any) -> bool:
     return False
 
 
-@admin.register(RealNameVerification)
-class RealNameVerificationAdmin(ScopedModelAdmin[RealNameVerification]):
-    """Pending submissions first, oldest first. Masked numbers only: the encrypted columns and
-    the look-up hash are never on the page. Decisions go through the services (actions);
-    everything else is read-only. Full numbers are revealed through the audited API only."""
+class ReviewQueueAdmin(ScopedModelAdmin[Any]):
+    """Read-only applications whose decisions go through the review services, as admin actions."""
 
     platform_only = True
-    visible = staticmethod(visible_verifications)
     may_change = staticmethod(_never)
-    action_form = VerificationActionForm
+    action_form = ReasonActionForm
     actions = ("approve_selected", "reject_selected")
+
+    def may_review(self, actor: Actor) -> bool:
+        raise NotImplementedError
+
+    def approve(self, *, actor: Actor, obj: Any) -> None:
+        raise NotImplementedError
+
+    def reject(self, *, actor: Actor, obj: Any, reason: str) -> None:
+        raise NotImplementedError
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the record of who was admitted to the network, and why
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        actor = self._allowed(request)
+        return actor is not None and self.may_review(actor)
+
+    def _review(self, request: HttpRequest, queryset: QuerySet[Any], *, reject: bool) -> None:
+        actor = actor_for(request)
+        reason = request.POST.get("reason", "")
+        decided = 0
+        for obj in queryset:
+            try:
+                if reject:
+                    self.reject(actor=actor, obj=obj, reason=reason)
+                else:
+                    self.approve(actor=actor, obj=obj)
+            except ApplicationError as error:
+                self.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+            else:
+                decided += 1
+        if decided:
+            self.message_user(
+                request,
+                ngettext("%(count)d application decided.", "%(count)d applications decided.", decided) % {"count": decided},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("Approve the selected"), permissions=["review"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._review(request, queryset, reject=False)
+
+    @admin.action(description=_("Reject the selected with the reason given"), permissions=["review"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._review(request, queryset, reject=True)
+
+
+@admin.register(RealNameVerification)
+class RealNameVerificationAdmin(ReviewQueueAdmin):
+    """Pending submissions first, oldest first. Masked numbers only: the encrypted columns and
+    the look-up hash are never on the page. Full numbers are revealed through the audited API only."""
+
+    visible = staticmethod(visible_verifications)
     list_display = (
         "legal_name",
         "id_number_masked",
@@ -208,38 +268,46 @@ class RealNameVerificationAdmin(ScopedModelAdmin[RealNameVerification]):
     )
     readonly_fields = fields
 
-    def has_delete_permission(self, request: HttpRequest, obj: RealNameVerification | None = None) -> bool:
-        return False  # submissions are the record of who was verified; deleting an account keeps them
+    def may_review(self, actor: Actor) -> bool:
+        return may_review_verifications(actor)
 
-    def has_review_permission(self, request: HttpRequest) -> bool:
-        actor = self._allowed(request)
-        return actor is not None and may_review_verifications(actor)
+    def approve(self, *, actor: Actor, obj: Any) -> None:
+        verification_services.verification_approve(actor=actor, verification=obj)
 
-    def _review(self, request: HttpRequest, queryset: QuerySet[RealNameVerification], *, reject: bool) -> None:
-        actor = actor_for(request)
-        reason = request.POST.get("reason", "")
-        decided = 0
-        for verification in queryset:
-            try:
-                if reject:
-                    verification_services.verification_reject(actor=actor, verification=verification, reason=reason)
-                else:
-                    verification_services.verification_approve(actor=actor, verification=verification)
-            except ApplicationError as error:
-                self.message_user(request, f"{verification}: {error.message}", messages.ERROR)
-            else:
-                decided += 1
-        if decided:
-            self.message_user(
-                request,
-                ngettext("%(count)d submission decided.", "%(count)d submissions decided.", decided) % {"count": decided},
-                messages.SUCCESS,
-            )
+    def reject(self, *, actor: Actor, obj: Any, reason: str) -> None:
+        verification_services.verification_reject(actor=actor, verification=obj, reason=reason)
 
-    @admin.action(description=_("Approve the selected submissions"), permissions=["review"])
-    def approve_selected(self, request: HttpRequest, queryset: QuerySet[RealNameVerification]) -> None:
-        self._review(request, queryset, reject=False)
 
-    @admin.action(description=_("Reject the selected submissions with the reason given"), permissions=["review"])
-    def reject_selected(self, request: HttpRequest, queryset: QuerySet[RealNameVerification]) -> None:
-        self._review(request, queryset, reject=True)
+@admin.register(CarrierCertification)
+class CarrierCertificationAdmin(ReviewQueueAdmin):
+    """Carriers' applications to join the network: pending first, oldest first."""
+
+    visible = staticmethod(visible_certifications)
+    list_display = ("company_name", "credit_code", "organisation", "contact_name", "status", "created_at", "reviewed_at")
+    list_filter = ("status",)
+    search_fields = ("company_name", "credit_code", "organisation__code")
+    ordering = (Case(When(status=CertificationStatus.PENDING, then=Value(0)), default=Value(1)).asc(), "created_at", "pk")  # type: ignore[assignment]
+    fields = (
+        "organisation",
+        "company_name",
+        "credit_code",
+        "contact_name",
+        "contact_phone",
+        "status",
+        "reason",
+        "applied_by",
+        "reviewed_by",
+        "reviewed_at",
+        "created_at",
+    )
+    readonly_fields = fields
+    list_select_related = ("organisation",)
+
+    def may_review(self, actor: Actor) -> bool:
+        return may_decide_certification(actor)
+
+    def approve(self, *, actor: Actor, obj: Any) -> None:
+        carrier_services.certification_approve(actor=actor, certification=obj)
+
+    def reject(self, *, actor: Actor, obj: Any, reason: str) -> None:
+        carrier_services.certification_reject(actor=actor, certification=obj, reason=reason)

@@ -29,6 +29,7 @@ from apps.billing import services as billing_services
 from apps.billing.models import BatteryRate, StationTariff
 from apps.billing.tou import LOCAL_TIME, Period
 from apps.common.identifiers import id_check_character, normalize_plate, uscc_check_character, vin_check_digit
+from apps.swaps import services as swap_services
 
 CORRIDOR_FILE = Path(__file__).resolve().parent / "data" / "corridor.json"
 DEMO_PASSWORD = "swapnet-demo"  # noqa: S105 - printed on purpose: it is the demo's
@@ -289,6 +290,9 @@ def corridor_seed(*, progress: Callable[[Iterator[Any], int, str], Iterator[Any]
             count("tariffs", _demo_tariff(station, data, people))
         for owner_code, default_rate in DEMO_BATTERY_RATES.items():
             count("battery rates", _demo_battery_rate(organisations[owner_code], default_rate, people))
+        # One controller key per station, for the stand-in controllers (manage.py simulate_controllers).
+        for station in stations:
+            count("controller keys", swap_services.controller_key_ensure(station=station)[1])
 
     return SeedReport(created=created)
 

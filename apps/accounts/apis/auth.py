@@ -15,7 +15,7 @@ from django.contrib.auth import logout as session_logout
 from django.contrib.auth import update_session_auth_hash
 from django.urls import URLPattern, path
 from django.utils.translation import gettext
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -26,32 +26,15 @@ from apps.accounts.models import AuthToken, User, VerificationStatus
 from apps.accounts.selectors.verification import verification_current
 from apps.accounts.services import auth as services
 from apps.accounts.throttling import Throttled, client_address
+from apps.common.schema import error_response
 
 UNVERIFIED = "unverified"
 
 
 # --- Serializers ------------------------------------------------------------------------
-# The error body of apps.common.errors, for the schema ("fields" cannot be a declared field name).
-ErrorOutput = inline_serializer(
-    "AuthError",
-    {
-        "error": inline_serializer(
-            "AuthErrorDetail",
-            {
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-            },
-        )
-    },
-)
 
 
-def _errors(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorOutput, description=description)
-
-
-THROTTLED = _errors("`throttled`: too many attempts; the `Retry-After` header gives the seconds to wait.")
+THROTTLED = error_response("`throttled`: too many attempts; the `Retry-After` header gives the seconds to wait.")
 
 
 class AuthUserOutput(serializers.ModelSerializer[User]):
@@ -125,8 +108,8 @@ class RegisterApi(_OpenAuthApi):
         request=RegisterInput,
         responses={
             201: AuthUserOutput,
-            400: _errors("`phone_invalid`, `password_invalid` or `display_name_invalid` (with `fields`), or `invalid`."),
-            409: _errors("`phone_in_use`: the number is already registered."),
+            400: error_response("`phone_invalid`, `password_invalid` or `display_name_invalid` (with `fields`), or `invalid`."),
+            409: error_response("`phone_in_use`: the number is already registered."),
             429: THROTTLED,
         },
         summary="Register with a mainland mobile number, a password and a display name",
@@ -148,7 +131,7 @@ class LoginApi(_OpenAuthApi):
         request=LoginInput,
         responses={
             200: TokenOutput,
-            400: _errors("`login_failed` (the same for an unknown number and a wrong password), or `phone_invalid`."),
+            400: error_response("`login_failed` (the same for an unknown number and a wrong password), or `phone_invalid`."),
             429: THROTTLED,
         },
         summary="Sign in: a bearer token for this device",
@@ -165,7 +148,7 @@ class LoginApi(_OpenAuthApi):
 class LogoutApi(_AuthApi):
     @extend_schema(
         request=None,
-        responses={204: None, 401: _errors("`not_authenticated` or `authentication_failed`.")},
+        responses={204: None, 401: error_response("`not_authenticated` or `authentication_failed`.")},
         summary="Sign out: revoke the token the request is made with (or end the session)",
         tags=["auth"],
     )
@@ -182,8 +165,8 @@ class PasswordChangeApi(_AuthApi):
         request=PasswordChangeInput,
         responses={
             200: TokenOutput,
-            400: _errors("`password_incorrect` (the old password) or `password_invalid` (the new one, with `fields`)."),
-            401: _errors("`not_authenticated` or `authentication_failed`."),
+            400: error_response("`password_incorrect` (the old password) or `password_invalid` (the new one, with `fields`)."),
+            401: error_response("`not_authenticated` or `authentication_failed`."),
             429: THROTTLED,
         },
         summary="Change the password; signs out every device and returns a new token for this one",
@@ -207,7 +190,7 @@ class PasswordResetRequestApi(_OpenAuthApi):
         request=PasswordResetRequestInput,
         responses={
             202: PasswordResetRequestOutput,
-            400: _errors("`phone_invalid`."),
+            400: error_response("`phone_invalid`."),
             429: THROTTLED,
         },
         summary="Text a password-reset code to the number, if it is registered (the answer is the same either way)",
@@ -228,7 +211,9 @@ class PasswordResetConfirmApi(_OpenAuthApi):
         request=PasswordResetConfirmInput,
         responses={
             204: None,
-            400: _errors("`code_invalid`, `code_attempts_exceeded`, `password_invalid` (with `fields`) or `phone_invalid`."),
+            400: error_response(
+                "`code_invalid`, `code_attempts_exceeded`, `password_invalid` (with `fields`) or `phone_invalid`."
+            ),
         },
         summary="Set a new password with the texted code; signs out every device",
         tags=["auth"],

@@ -36,6 +36,7 @@ from apps.assets import selectors as asset_selectors
 from apps.assets.models import Vehicle
 from apps.assets.serializers import VehicleSerializer
 from apps.common.money import money_json
+from apps.common.schema import MoneySerializer
 
 PLATE = OpenApiParameter("plate", OpenApiTypes.STR, OpenApiParameter.PATH, description="The vehicle's plate, e.g. 冀J12345D.")
 
@@ -47,11 +48,6 @@ def _signed_in_user(request: Request) -> User:
 
 
 # --- Shapes -----------------------------------------------------------------------------
-class MoneySerializer(serializers.Serializer[Any]):
-    amount_fen = serializers.IntegerField()
-    currency = serializers.CharField()
-
-
 @extend_schema_field(OpenApiTypes.INT)
 class _RawAmountField(serializers.Field):
     """Passes the JSON value through: whether it is a valid amount is the service's to say

@@ -11,7 +11,7 @@ from typing import Any
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from apps.accounts.models import LicenceClass, RealNameVerification, Role, User,
 from apps.accounts.selectors import verification as selectors
 from apps.accounts.services import verification as services
 from apps.common.errors import ApplicationError
+from apps.common.schema import error_response
 
 UNVERIFIED = "unverified"  # the status of a driver who has submitted nothing yet
 # Personal data must not sit in a browser's or a proxy's cache.
@@ -31,28 +32,10 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 # --- Serializers --------------------------------------------------------------------------
-# The error body of apps.common.errors, for the schema.
-ErrorOutput = inline_serializer(
-    "VerificationError",
-    {
-        "error": inline_serializer(
-            "VerificationErrorDetail",
-            {
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-            },
-        )
-    },
-)
 
 
-def _errors(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorOutput, description=description)
-
-
-NOT_FOUND = _errors("`not_found`: no such submission, or not the caller's to see.")
-NOT_REVIEWER = _errors("`permission_denied`: only platform admins review, and never their own submission.")
+NOT_FOUND = error_response("`not_found`: no such submission, or not the caller's to see.")
+NOT_REVIEWER = error_response("`permission_denied`: only platform admins review, and never their own submission.")
 
 
 class VerificationSerializer(serializers.Serializer[RealNameVerification]):
@@ -162,7 +145,7 @@ class DriverMeApi(APIView):
 
     @extend_schema(
         request=AccountDeleteInput,
-        responses={204: None, 400: _errors("`password_incorrect`, or `invalid` without a password.")},
+        responses={204: None, 400: error_response("`password_incorrect`, or `invalid` without a password.")},
         summary="Delete the signed-in account (the password confirms); financial records stay, pseudonymised",
     )
     def delete(self, request: Request) -> Response:
@@ -182,11 +165,11 @@ class DriverVerificationSubmitApi(APIView):
         request=VerificationSubmitInput,
         responses={
             201: VerificationSerializer,
-            400: _errors(
+            400: error_response(
                 "`id_number_invalid`, `id_number_legacy`, `licence_number_invalid`, `licence_class_invalid`, "
                 "`licence_expired`, `legal_name_invalid` (with `fields`), or `invalid`."
             ),
-            409: _errors("`id_number_in_use`, `verification_pending` or `already_verified`."),
+            409: error_response("`id_number_in_use`, `verification_pending` or `already_verified`."),
         },
         summary="Submit legal name, resident ID number and driving licence for review",
     )
@@ -210,7 +193,7 @@ class VerificationListApi(ListAPIView[RealNameVerification]):
 
     @extend_schema(
         parameters=[VerificationFilterInput],
-        responses={200: VerificationSerializer(many=True), 400: _errors("`invalid`: an unknown status.")},
+        responses={200: VerificationSerializer(many=True), 400: error_response("`invalid`: an unknown status.")},
         summary="Submissions the caller may see, oldest first (?status=pending: the platform's review queue)",
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -244,10 +227,10 @@ class VerificationApproveApi(APIView):
         request=None,
         responses={
             200: VerificationSerializer,
-            400: _errors("`licence_expired`: the licence expired while the submission waited."),
+            400: error_response("`licence_expired`: the licence expired while the submission waited."),
             403: NOT_REVIEWER,
             404: NOT_FOUND,
-            409: _errors("`verification_not_pending`: already decided."),
+            409: error_response("`verification_not_pending`: already decided."),
         },
         summary="Approve a pending submission (platform admins)",
     )
@@ -263,10 +246,10 @@ class VerificationRejectApi(APIView):
         request=VerificationRejectInput,
         responses={
             200: VerificationSerializer,
-            400: _errors("`reason_required` or `reason_too_long`."),
+            400: error_response("`reason_required` or `reason_too_long`."),
             403: NOT_REVIEWER,
             404: NOT_FOUND,
-            409: _errors("`verification_not_pending`: already decided."),
+            409: error_response("`verification_not_pending`: already decided."),
         },
         summary="Reject a pending submission with a reason (platform admins)",
     )
@@ -284,8 +267,8 @@ class VerificationRevealApi(APIView):
         request=None,
         responses={
             200: IdNumberRevealOutput,
-            404: _errors("`not_found`: no such submission, or the caller is not a platform admin."),
-            409: _errors("`id_number_erased`: the account was deleted."),
+            404: error_response("`not_found`: no such submission, or the caller is not a platform admin."),
+            409: error_response("`id_number_erased`: the account was deleted."),
         },
         summary="The full ID number (platform admins only; every reveal is audited)",
     )

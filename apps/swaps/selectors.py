@@ -1,0 +1,177 @@
+"""Reads of swap orders, queues, batteries ready to hand out and battery custody.
+
+Functions that take an ``actor`` serve the API and filter through ``apps.access.swaps``: what the
+actor may not see answers 404 exactly like what does not exist. The others are the services'
+reads of plain facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps import access
+from apps.access import Actor
+from apps.access import swaps as swap_access
+from apps.assets.models import Battery, BatteryLocation, Station
+from apps.common.errors import NotFound
+from apps.swaps.models import (
+    ACTIVE_STATES,
+    QUEUE_STATES,
+    BatteryCustodyEvent,
+    ControllerCommand,
+    CustodyKind,
+    OrderLine,
+    OrderState,
+    OrderTransition,
+    SwapOrder,
+)
+
+ORDER_RELATIONS = (
+    "driver",
+    "carrier",
+    "vehicle",
+    "station__operator",
+    "bay",
+    "reserved_battery",
+    "expected_return_battery",
+    "delivered_battery",
+    "returned_battery",
+    "hold",
+)
+
+
+# --- Orders -----------------------------------------------------------------------------
+def order_get(*, actor: Actor, order_id: int) -> SwapOrder:
+    """The order, if the actor sees it (``apps.access.swaps.order_view``), with its lines and
+    history; else 404."""
+    order = (
+        SwapOrder.objects.select_related(*ORDER_RELATIONS)
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("beneficiary", "earner").order_by("stage", "position")),
+            Prefetch(
+                "transitions",
+                queryset=OrderTransition.objects.select_related("actor_user", "actor_controller").order_by("at", "pk"),
+            ),
+        )
+        .filter(pk=order_id)
+        .first()
+    )
+    if order is None or swap_access.order_view(actor, order) is None:
+        raise NotFound("swap order")
+    return order
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    position: int  # 1: next
+    ahead: int
+    expected_wait_minutes: Decimal
+
+
+def queue_position(*, order: SwapOrder) -> QueuePosition | None:
+    """Where a waiting order stands: the station's orders queued, called or swapping before it
+    (first come, first served over all the station's bays), times the mean swap time."""
+    if order.state not in QUEUE_STATES or order.queued_at is None:
+        return None
+    ahead = (
+        SwapOrder.objects.filter(station_id=order.station_id, state__in=[*QUEUE_STATES, OrderState.SWAPPING])
+        .filter(Q(queued_at__lt=order.queued_at) | Q(queued_at=order.queued_at, pk__lt=order.pk))
+        .count()
+    )
+    minutes = (order.station.mean_swap_minutes * ahead).quantize(Decimal("0.1"))
+    return QueuePosition(position=ahead + 1, ahead=ahead, expected_wait_minutes=minutes)
+
+
+def station_for_queue(*, actor: Actor, code: str) -> Station:
+    """A station whose queue the actor sees (staff, operator admins, platform); else 404."""
+    station = access.visible_stations(actor).select_related("operator").filter(code=code.strip().upper()).first()
+    if station is None or not swap_access.sees_station_queue(actor, station):
+        raise NotFound("station")
+    return station
+
+
+def station_queue(*, station: Station) -> list[SwapOrder]:
+    """The station's orders waiting, called, swapping, or abnormal and unresolved, in queue order."""
+    return list(
+        SwapOrder.objects.filter(station=station)
+        .filter(Q(state__in=ACTIVE_STATES) | Q(state=OrderState.ABNORMAL))
+        .select_related("driver", "vehicle", "bay", "reserved_battery")
+        .order_by("queued_at", "pk")
+    )
+
+
+def station_internals_get(*, actor: Actor, code: str) -> Station:
+    """A station whose controller key and bay codes the actor manages (its operator admins); else 404."""
+    station = access.visible_stations(actor).select_related("operator").filter(code=code.strip().upper()).first()
+    if station is None or not swap_access.may_manage_controller_key(actor, station):
+        raise NotFound("station")
+    return station
+
+
+def spent_on_day(*, driver_id: int, carrier_id: int, day: date) -> int:
+    """What the driver's orders for the carrier on that local day cost or are held for: the bill of
+    completed ones, the quote of the others; cancelled ones cost nothing."""
+    start = datetime.combine(day, time(), tzinfo=timezone.get_default_timezone())
+    orders = SwapOrder.objects.filter(
+        driver_id=driver_id, carrier_id=carrier_id, created_at__gte=start, created_at__lt=start + timedelta(days=1)
+    ).exclude(state=OrderState.CANCELLED)
+    total = orders.aggregate(total=Sum(Coalesce("bill_total_fen", "quote_total_fen")))["total"]
+    return int(total or 0)
+
+
+# --- Batteries --------------------------------------------------------------------------
+def ready_batteries(*, station: Station, pack_standard_id: int, exclude: set[int] | None = None) -> list[Battery]:
+    """Batteries the station may hand out now for this pack standard: in its slots, charged to the
+    ready level, not too hot, without a reported fault, not held by an order. Fullest first."""
+    batteries = (
+        Battery.objects.filter(
+            location=BatteryLocation.STATION,
+            station=station,
+            pack_standard_id=pack_standard_id,
+            charge_pct__gte=settings.BATTERY_READY_MIN_CHARGE_PCT,
+        )
+        .filter(Q(temperature_c__isnull=True) | Q(temperature_c__lte=settings.BATTERY_MAX_TEMPERATURE_C))
+        .exclude(condition__has_fault=True)
+        .exclude(pk__in=SwapOrder.objects.filter(battery_held=True).values("reserved_battery_id"))
+        .select_related("owner")
+        .order_by("-energy_kwh", "pk")
+    )
+    if exclude:
+        batteries = batteries.exclude(pk__in=exclude)
+    return list(batteries[:16])
+
+
+def last_returned_at(*, battery: Battery) -> datetime | None:
+    """When the battery last left a vehicle (its last return into a station slot)."""
+    event = BatteryCustodyEvent.objects.filter(battery=battery, kind=CustodyKind.RETURNED).order_by("-at", "-pk").first()
+    return event.at if event else None
+
+
+def last_handout_kwh(*, battery: Battery) -> Decimal | None:
+    """The energy in the battery when it was last handed out to a vehicle; None if never recorded."""
+    event = BatteryCustodyEvent.objects.filter(battery=battery, kind=CustodyKind.DELIVERED).order_by("-at", "-pk").first()
+    return event.energy_kwh if event else None
+
+
+def custody_events(*, actor: Actor, battery: Battery) -> QuerySet[BatteryCustodyEvent]:
+    return swap_access.visible_custody_events(actor).filter(battery=battery).order_by("at", "pk")
+
+
+# --- Controllers ------------------------------------------------------------------------
+def controller_order_get(*, station: Station, order_id: int) -> SwapOrder:
+    """An order of the controller's own station; another station's answers 404."""
+    order = SwapOrder.objects.select_related(*ORDER_RELATIONS).filter(pk=order_id, station=station).first()
+    if order is None:
+        raise NotFound("swap order")
+    return order
+
+
+def pending_commands(*, station: Station) -> list[ControllerCommand]:
+    return list(ControllerCommand.objects.filter(station=station, done_at__isnull=True).order_by("created_at", "pk"))

@@ -1,0 +1,262 @@
+"""Scan-to-swap: a driver scans a bay's QR code with a vehicle's plate and gets a queued order,
+or the first check that failed.
+
+The checks, in this order (the first failure is answered; a refusal changes nothing):
+
+ 0. the QR token: ``qr_invalid`` (400: malformed, tampered, unknown bay, issued in the future),
+    ``qr_expired`` (410: a screen token past its lifetime), ``qr_used`` (409: its order exists);
+    the plate: ``plate_invalid`` (400);
+ 1. the driver's real-name verification is approved: ``driver_not_verified``;
+ 2. the carrier that would pay (the vehicle's, if the driver drives for it; else any of the
+    driver's) is certified: ``carrier_not_certified``;
+ 3. the vehicle is in the driver's fleet and assigned to them: ``vehicle_not_assigned`` (a
+    vehicle that does not exist answers the same);
+ 4. the driver's licence covers the vehicle: ``licence_class_insufficient``, and is in date:
+    ``licence_expired``;
+ 5. the station takes the vehicle's pack standard: ``vehicle_incompatible``;
+ 6. the station is online (a controller heartbeat within ``SWAPNET_STATION_OFFLINE_AFTER_S``):
+    ``station_offline``; open now (status and opening hours): ``station_closed``; the bay is in
+    service: ``bay_out_of_service``;
+ 7. a battery of that standard is in the station's slots, charged to
+    ``SWAPNET_BATTERY_READY_MIN_CHARGE_PCT``, not too hot, without a fault, not held by another
+    order: ``no_battery_available``;
+ 8. neither the driver nor the vehicle has an active order: ``order_active``;
+ 9. the quote is within the driver's limits in the carrier: ``limit_per_swap_exceeded``, and with
+    the day's other orders ``limit_per_day_exceeded``;
+10. the pre-billing hold of the quote on the carrier's wallet: ``insufficient_funds``,
+    ``debt_outstanding`` (402, from the ledger).
+
+Then, in the same transaction: the order is inserted (``requested``) holding the battery, the hold
+placed, the quote stored as lines, and the order ``queued``. Races are settled by the database:
+a QR nonce, a battery, a driver and a vehicle each have a unique index over the orders that hold
+them; the loser of a race on the nonce gets ``qr_used``, on the driver or vehicle
+``order_active``, and on a battery tries the next one, then ``no_battery_available``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.access import Actor
+from apps.accounts.licences import licence_allows
+from apps.accounts.models import Membership, Organisation, RealNameVerification, Role, User, VerificationStatus
+from apps.accounts.selectors.carriers import carrier_may_swap
+from apps.assets.models import Battery, Bay, BayStatus, Vehicle, VehicleAssignment
+from apps.common.identifiers import InvalidIdentifier, normalize_plate
+from apps.ledger.services import hold_place
+from apps.swaps import qr, selectors
+from apps.swaps.errors import forbidden, refusal
+from apps.swaps.models import ACTIVE_STATES, LineStage, OrderLine, OrderState, OrderTransition, QrKind, SwapOrder
+from apps.swaps.services.billing import PricedSwap, lines_store, swap_price
+from apps.swaps.services.transitions import By, record_many
+
+# How many candidate batteries a scan tries when others win the race for them.
+MAX_BATTERY_ATTEMPTS = 5
+# Concurrent scans at one station start from different candidates (by driver), so that they do
+# not all race for the fullest battery.
+SPREAD = 4
+
+
+def hold_external_id(order: SwapOrder) -> str:
+    return f"swap-order:{order.pk}:hold"
+
+
+def _token(payload: str, now: datetime) -> qr.BayToken:
+    try:
+        return qr.token_verify(payload, now=now, lifetime=settings.QR_TOKEN_LIFETIME)
+    except qr.QrError as error:
+        raise refusal(error.code) from None
+
+
+def _vehicle(plate: str) -> Vehicle | None:
+    try:
+        canonical = normalize_plate(plate, new_energy_letters=settings.PLATE_NEW_ENERGY_LETTERS).number
+    except InvalidIdentifier:
+        raise refusal("plate_invalid", fields={"plate": [refusal("plate_invalid").message]}) from None
+    return Vehicle.objects.select_related("carrier", "pack_standard").filter(plate=canonical).first()
+
+
+def _paying_carrier(driver: User, vehicle: Vehicle | None) -> tuple[Organisation, Membership]:
+    """Checks 2 and 3: the certified carrier the driver drives the vehicle for, and the driver's
+    membership in it (with the carrier's spending limits)."""
+    memberships = {m.organisation_id: m for m in Membership.objects.filter(user=driver, role=Role.DRIVER)}
+    if vehicle is not None and vehicle.carrier_id in memberships:
+        if not carrier_may_swap(carrier=vehicle.carrier):
+            raise refusal("carrier_not_certified")
+        if not VehicleAssignment.objects.filter(vehicle=vehicle, driver=driver).exists():
+            raise refusal("vehicle_not_assigned")
+        return vehicle.carrier, memberships[vehicle.carrier_id]
+    if not any(carrier_may_swap(carrier=carrier) for carrier in Organisation.objects.filter(pk__in=list(memberships))):
+        raise refusal("carrier_not_certified")
+    raise refusal("vehicle_not_assigned")
+
+
+def _check_limits(membership: Membership, *, quote_fen: int, day_spent_fen: int) -> None:
+    if membership.limit_per_swap_fen is not None and quote_fen > membership.limit_per_swap_fen:
+        raise refusal("limit_per_swap_exceeded")
+    if membership.limit_per_day_fen is not None and day_spent_fen + quote_fen > membership.limit_per_day_fen:
+        raise refusal("limit_per_day_exceeded")
+
+
+def _spread(candidates: list[Battery], driver_id: int) -> list[Battery]:
+    width = min(len(candidates), SPREAD)
+    if width <= 1:
+        return candidates
+    start = driver_id % width
+    head = candidates[:width]
+    return head[start:] + head[:start] + candidates[width:]
+
+
+def _why_not_inserted(*, nonce: str | None, driver: User, vehicle: Vehicle, battery: Battery) -> str:
+    """After a unique index refused the order, which of them: read what the winner committed."""
+    if nonce is not None and SwapOrder.objects.filter(qr_nonce=nonce).exists():
+        return "qr_used"
+    if SwapOrder.objects.filter(Q(driver=driver) | Q(vehicle=vehicle), state__in=ACTIVE_STATES).exists():
+        return "order_active"
+    return "battery_taken"
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """A scan's order, with the quote's lines and its first transitions as they were written."""
+
+    order: SwapOrder
+    lines: list[OrderLine]
+    history: list[OrderTransition]
+
+
+@transaction.atomic
+def swap_scan(*, actor: Actor, qr_payload: str, plate: str) -> Scanned:
+    """A queued order for the driver's vehicle at the scanned bay, with its battery reserved, its
+    quote stored and held on the carrier's wallet; or the first failed check (module docstring)."""
+    if actor.user_id is None:
+        raise forbidden()
+    now = timezone.now()
+    token = _token(qr_payload, now)
+    bay = Bay.objects.select_related("station__operator").filter(pk=token.bay_id).first()
+    if bay is None:
+        raise refusal("qr_invalid")
+    if token.nonce is not None and SwapOrder.objects.filter(qr_nonce=token.nonce).exists():
+        raise refusal("qr_used")
+    vehicle = _vehicle(plate)
+
+    # 1. verified
+    verification = (
+        RealNameVerification.objects.select_related("user")
+        .filter(user_id=actor.user_id, status=VerificationStatus.VERIFIED)
+        .first()
+    )
+    if verification is None:
+        raise refusal("driver_not_verified")
+    driver = verification.user
+    # 2, 3. certified carrier; the vehicle is theirs and assigned to them
+    carrier, membership = _paying_carrier(driver, vehicle)
+    assert vehicle is not None
+    # 4. licence
+    if not licence_allows(verification.licence_class, vehicle.pack_standard.segment):
+        raise refusal("licence_class_insufficient")
+    if verification.licence_expires_on < timezone.localdate(now):
+        raise refusal("licence_expired")
+    # 5. compatible
+    station = bay.station
+    if not station.pack_standards.filter(pk=vehicle.pack_standard_id).exists():
+        raise refusal("vehicle_incompatible")
+    # 6. online, open, bay in service
+    if not station.is_online(now=now):
+        raise refusal("station_offline")
+    if not station.is_open_at(now):
+        raise refusal("station_closed")
+    if bay.status != BayStatus.AVAILABLE:
+        raise refusal("bay_out_of_service")
+    # 7. a battery
+    candidates = _spread(selectors.ready_batteries(station=station, pack_standard_id=vehicle.pack_standard_id), driver.pk)
+    if not candidates:
+        raise refusal("no_battery_available")
+    # 8. no other active order
+    if SwapOrder.objects.filter(Q(driver=driver) | Q(vehicle=vehicle), state__in=ACTIVE_STATES).exists():
+        raise refusal("order_active")
+
+    returned = vehicle.batteries.select_related("owner").order_by("vehicle_position").first()
+    day_spent = 0
+    if membership.limit_per_day_fen is not None:
+        day_spent = selectors.spent_on_day(driver_id=driver.pk, carrier_id=carrier.pk, day=timezone.localdate(now))
+    tried: set[int] = set()
+    order: SwapOrder | None = None
+    priced: PricedSwap | None = None
+    for _attempt in range(MAX_BATTERY_ATTEMPTS):
+        if not candidates:
+            break
+        battery = candidates[0]
+        tried.add(battery.pk)
+        returned_kwh = min(returned.energy_kwh, battery.energy_kwh) if returned is not None else Decimal(0)
+        priced = swap_price(
+            station=station,
+            at=now,
+            delivered=battery,
+            delivered_kwh=battery.energy_kwh,
+            returned=returned,
+            returned_kwh=returned_kwh,
+        )
+        # 9. limits, on this quote
+        _check_limits(membership, quote_fen=priced.total_fen, day_spent_fen=day_spent)
+        try:
+            with transaction.atomic():
+                order = SwapOrder.objects.create(
+                    state=OrderState.REQUESTED,
+                    driver=driver,
+                    carrier=carrier,
+                    vehicle=vehicle,
+                    station=station,
+                    bay=bay,
+                    qr_kind=token.kind,
+                    qr_nonce=token.nonce,
+                    reserved_battery=battery,
+                    battery_held=True,
+                    expected_return_battery=returned,
+                    vehicle_position=returned.vehicle_position if returned is not None and returned.vehicle_position else 1,
+                    quote_delivered_kwh=battery.energy_kwh,
+                    quote_returned_kwh=returned_kwh,
+                    quote_total_fen=priced.total_fen,
+                )
+            break
+        except IntegrityError:
+            why = _why_not_inserted(nonce=token.nonce, driver=driver, vehicle=vehicle, battery=battery)
+            if why in ("qr_used", "order_active"):
+                raise refusal(why) from None
+            # The battery was taken (or taken and freed again meanwhile): the next candidates.
+            candidates = selectors.ready_batteries(station=station, pack_standard_id=vehicle.pack_standard_id, exclude=tried)
+    if order is None or priced is None:
+        raise refusal("no_battery_available")
+
+    by = By.person(driver)
+    # 10. the hold (insufficient_funds / debt_outstanding roll everything back)
+    if priced.total_fen > 0:
+        order.hold = hold_place(
+            external_id=hold_external_id(order), payer=carrier, amount_fen=priced.total_fen, reference=f"swap order {order.pk}"
+        )
+    lines = lines_store(order=order, stage=LineStage.QUOTE, priced=priced, fresh=True)
+    order.state, order.queued_at = OrderState.QUEUED, now
+    order.save(update_fields=["state", "hold", "queued_at", "updated_at"])
+    cause = f"hold of {priced.total_fen} fen placed" if order.hold else "quote is 0: no hold needed"
+    history = record_many(
+        order,
+        [
+            ("", OrderState.REQUESTED, f"scanned bay {bay.number} ({token.kind})"),
+            (OrderState.REQUESTED, OrderState.QUEUED, cause),
+        ],
+        by=by,
+        at=now,
+    )
+    return Scanned(order=order, lines=lines, history=history)
+
+
+def is_printed(order: SwapOrder) -> bool:
+    """Orders from a printed code are always confirmed by staff at the bay."""
+    return order.qr_kind == QrKind.PRINTED
