@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import math
 import os
 import signal
 import socket
@@ -57,7 +58,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from django.utils import timezone
 from apps.accounts.authentication import auth_token_hash
-from apps.accounts.models import AuthToken, CertificationStatus, Membership, Organisation, OrganisationKind, RealNameVerification, Role, User
+from apps.accounts.models import AuthToken, CertificationStatus, Membership, Organisation, OrganisationKind
+from apps.accounts.models import RealNameVerification, Role, User
 from apps.accounts.personal_data import encrypt, lookup_hash
 from apps.assets.models import Battery, BatteryLocation, Bay, Station, Vehicle, VehicleAssignment
 from apps.common.identifiers import vin_check_digit
@@ -77,62 +79,70 @@ for index, station in enumerate(stations):
     Station.objects.filter(pk=station.pk).update(slot_count=SLOTS, last_heartbeat_at=now)
     Battery.objects.filter(station=station).update(charge_pct=Decimal("95.00"), temperature_c=Decimal("25.0"))
     taken = set(Battery.objects.filter(station=station).values_list("station_slot", flat=True))
+    energy = (standard.rated_kwh * Decimal("0.912")).quantize(Decimal("0.001"))
     for slot in range(1, SLOTS + 1):
         if slot in taken:
             continue
-        batteries.append(Battery(code=f"BNCPB{{index:02d}}STK{{slot:04d}}R3F{{index * 1000 + slot:07d}}", owner=owner,
-            pack_standard=standard, chemistry="LFP", rated_kwh=standard.rated_kwh, health_pct=Decimal("96.00"),
-            charge_pct=Decimal("95.00"), energy_kwh=(standard.rated_kwh * Decimal("0.912")).quantize(Decimal("0.001")),
-            location=BatteryLocation.STATION, station=station, station_slot=slot, temperature_c=Decimal("25.0")))
+        batteries.append(Battery(
+            code=f"BNCPB{{index:02d}}STK{{slot:04d}}R3F{{index * 1000 + slot:07d}}", owner=owner, pack_standard=standard,
+            chemistry="LFP", rated_kwh=standard.rated_kwh, health_pct=Decimal("96.00"), charge_pct=Decimal("95.00"),
+            energy_kwh=energy, location=BatteryLocation.STATION, station=station, station_slot=slot,
+            temperature_c=Decimal("25.0")))
 Battery.objects.bulk_create(batteries)
-clients = []
-users, tokens = [], []
+clients, users = [], []
 for client in range(CLIENTS):
     station = stations[client % len(stations)]
     drivers = []
     for n in range(PER_CLIENT):
         number = client * PER_CLIENT + n
         users.append(User(phone=f"137{{number:08d}}", display_name=f"压测司机{{number}}"))
-        raw = secrets.token_urlsafe(32)
-        tokens.append(raw)
-        drivers.append({{"token": raw, "plate": f"冀A{{number:05d}}D", "number": number}})
-    clients.append({{"station": station.code, "bay": Bay.objects.get(station=station, number=1).pk, "drivers": drivers}})
+        drivers.append({{"token": secrets.token_urlsafe(32), "plate": f"冀A{{number:05d}}D", "number": number}})
+    bay = Bay.objects.get(station=station, number=1)
+    clients.append({{"station": station.code, "bay": bay.pk, "drivers": drivers}})
 User.objects.bulk_create(users)
 users = {{u.phone: u for u in User.objects.filter(phone__startswith="137")}}
 memberships, verifications, vehicles, auth = [], [], [], []
 for client in clients:
-    station = Station.objects.get(code=client["station"])
-    standard = station.pack_standards.get()
+    standard = Station.objects.get(code=client["station"]).pack_standards.get()
     for driver in client["drivers"]:
         user = users[f"137{{driver['number']:08d}}"]
         memberships.append(Membership(user=user, organisation=fleet, role=Role.DRIVER))
         id_number = f"1101051980{{driver['number']:07d}}X"
-        verifications.append(RealNameVerification(user=user, legal_name="压测", id_number_encrypted=encrypt(id_number),
-            id_number_hash=lookup_hash(id_number), id_number_masked="1101**********000X", licence_number_encrypted=encrypt(id_number),
-            licence_number_masked="1101**********000X", licence_class="A2", licence_expires_on=date(2031, 6, 30), status="verified"))
+        verifications.append(RealNameVerification(
+            user=user, legal_name="压测", id_number_encrypted=encrypt(id_number), id_number_hash=lookup_hash(id_number),
+            id_number_masked="1101**********000X", licence_number_encrypted=encrypt(id_number),
+            licence_number_masked="1101**********000X", licence_class="A2", licence_expires_on=date(2031, 6, 30),
+            status="verified"))
         body = f"LBNCH2B4X{{driver['number']:08d}}"
-        vehicles.append(Vehicle(plate=driver["plate"], plate_kind="new_energy_large", vin=body[:8] + vin_check_digit(body) + body[9:],
-            carrier=fleet, pack_standard=standard))
+        vin = body[:8] + vin_check_digit(body) + body[9:]
+        vehicles.append(Vehicle(
+            plate=driver["plate"], plate_kind="new_energy_large", vin=vin, carrier=fleet, pack_standard=standard))
         auth.append(AuthToken(user=user, key_hash=auth_token_hash(driver["token"]), label="bench"))
 Membership.objects.bulk_create(memberships)
 RealNameVerification.objects.bulk_create(verifications)
 Vehicle.objects.bulk_create(vehicles)
 AuthToken.objects.bulk_create(auth)
-vehicles = {{v.plate: v for v in Vehicle.objects.filter(carrier=fleet)}}
+vehicles = {{v.plate: v for v in Vehicle.objects.filter(carrier=fleet).select_related("pack_standard")}}
 assignments, carried = [], []
 for client in clients:
     for driver in client["drivers"]:
         vehicle = vehicles[driver["plate"]]
-        assignments.append(VehicleAssignment(vehicle=vehicle, driver=users[f"137{{driver['number']:08d}}"]))
-        carried.append(Battery(code=f"BNCPBVV{{driver['number']:06d}}R3F{{driver['number']:07d}}"[:24], owner=owner,
-            pack_standard=vehicle.pack_standard, chemistry="LFP", rated_kwh=vehicle.pack_standard.rated_kwh, health_pct=Decimal("95.00"),
-            charge_pct=Decimal("22.00"), energy_kwh=Decimal("60.000"), location=BatteryLocation.VEHICLE, vehicle=vehicle, vehicle_position=1))
+        number = driver["number"]
+        assignments.append(VehicleAssignment(vehicle=vehicle, driver=users[f"137{{number:08d}}"]))
+        carried.append(Battery(
+            code=f"BNCPBVV{{number:06d}}R3F{{number:07d}}", owner=owner, pack_standard=vehicle.pack_standard,
+            chemistry="LFP", rated_kwh=vehicle.pack_standard.rated_kwh, health_pct=Decimal("95.00"),
+            charge_pct=Decimal("22.00"), energy_kwh=Decimal("60.000"), location=BatteryLocation.VEHICLE, vehicle=vehicle,
+            vehicle_position=1))
 VehicleAssignment.objects.bulk_create(assignments)
 Battery.objects.bulk_create(carried)
-BatteryCustodyEvent.objects.bulk_create([BatteryCustodyEvent(battery=b, kind="delivered", at=now - timedelta(days=1),
-    vehicle_id=b.vehicle_id, vehicle_position=1, energy_kwh=Decimal("250.000")) for b in Battery.objects.filter(vehicle__carrier=fleet)])
+BatteryCustodyEvent.objects.bulk_create([
+    BatteryCustodyEvent(battery=b, kind="delivered", at=now - timedelta(days=1), vehicle_id=b.vehicle_id,
+                        vehicle_position=1, energy_kwh=Decimal("250.000"))
+    for b in Battery.objects.filter(vehicle__carrier=fleet)])
 print(json.dumps({{"clients": clients}}))
 """
+
 
 @dataclass(frozen=True)
 class Options:
@@ -158,6 +168,8 @@ class Result:
     per_second: float
     p50_ms: float
     p99_ms: float
+    server_cpu_ms: float  # gunicorn's CPU time per request
+    database_cpu_ms: float  # the bench database's PostgreSQL backends' CPU time per request
 
 
 class BenchError(Exception):
@@ -173,7 +185,9 @@ def parse_options() -> Options:
     parser.add_argument("--clients", type=int, default=32, help="concurrent keep-alive clients")
     parser.add_argument("--processes", type=int, default=4, help="client processes the clients are spread over")
     parser.add_argument("--workers", type=int, default=5, help="gunicorn sync workers (2 x cores + 1)")
-    parser.add_argument("--per-client", type=int, default=40, help="drivers (and trucks) per client: scans per client per round, at most")
+    parser.add_argument(
+        "--per-client", type=int, default=40, help="drivers (and trucks) per client: scans per client per round, at most"
+    )
     parser.add_argument("--slots", type=int, default=80, help="battery slots per station, all filled with charged batteries")
     parser.add_argument("--duration", type=float, default=12.0, help="seconds measured per endpoint, in all")
     parser.add_argument("--rounds", type=int, default=3, help="rounds the measured time is split into")
@@ -224,7 +238,7 @@ def environment(options: Options) -> dict[str, str]:
         SWAPNET_LOG_LEVEL="WARNING",
         # No controller heartbeats during the bench: the stations stay online for it.
         SWAPNET_STATION_OFFLINE_AFTER_S="86400",
-        SWAPNET_QR_TOKEN_LIFETIME_S="3600",
+        SWAPNET_QR_TOKEN_LIFETIME_S="3600",  # noqa: S106 - a lifetime in seconds, not a password
         DJANGO_SETTINGS_MODULE="swapnet.settings",
         PYTHONUNBUFFERED="1",
     )
@@ -266,11 +280,29 @@ def start_server(options: Options, env: dict[str, str], log: Path) -> Server:
     listener.bind((LOOPBACK, 0))
     listener.listen(1024)
     listener.set_inheritable(True)
-    command = [sys.executable, "-m", "gunicorn", "swapnet.wsgi", "--workers", str(options.workers), "--worker-class", "sync",
-               "--bind", f"fd://{listener.fileno()}", "--log-level", "warning"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "swapnet.wsgi",
+        "--workers",
+        str(options.workers),
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"fd://{listener.fileno()}",
+        "--log-level",
+        "warning",
+    ]
     with log.open("wb") as handle:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, pass_fds=(listener.fileno(),), start_new_session=True
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            pass_fds=(listener.fileno(),),
+            start_new_session=True,
         )
     return Server(listener.getsockname()[1], listener, process, log)
 
@@ -335,8 +367,9 @@ def _ready(_index: int) -> bool:
     return _minter is not None
 
 
-def load_process(port: int, endpoint: str, clients: list[dict[str, Any]], start_at: float, warmup: float, duration: float
-                 ) -> tuple[list[float], int, int]:  # fmt: skip
+def load_process(
+    port: int, endpoint: str, clients: list[dict[str, Any]], start_at: float, warmup: float, duration: float
+) -> tuple[list[float], int, int]:
     """Run one keep-alive client per entry of ``clients``; return measured latencies (ms), errors
     and clients that ran out of drivers."""
     from datetime import UTC, datetime
@@ -396,19 +429,44 @@ class Samples:
     errors: int = 0
     seconds: float = 0.0
     exhausted: int = 0
+    server_cpu: float = 0.0
+    database_cpu: float = 0.0
 
 
-def load_round(pool: ProcessPoolExecutor, port: int, endpoint: str, clients: list[dict[str, Any]], seconds: float, options: Options
-               ) -> Samples:  # fmt: skip
+def cpu_seconds(*, session: int, database: str) -> tuple[float, float]:
+    """User + system CPU time of gunicorn's processes (its session) and of the PostgreSQL backends
+    serving ``database``, from /proc (Linux; NaN elsewhere)."""
+    if not Path("/proc/self/stat").exists():
+        return math.nan, math.nan
+    server = postgres = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            ticks = int(fields[11]) + int(fields[12])
+            if int(fields[3]) == session:
+                server += ticks
+            elif f" {database} " in (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace") + " ":
+                postgres += ticks
+    tick = os.sysconf("SC_CLK_TCK")
+    return server / tick, postgres / tick
+
+
+def load_round(
+    pool: ProcessPoolExecutor, server: Server, endpoint: str, clients: list[dict[str, Any]], seconds: float, options: Options
+) -> Samples:
     start_at = time.time() + 0.5
     shares = [clients[i :: options.processes] for i in range(options.processes)]
-    futures = [pool.submit(load_process, port, endpoint, share, start_at, options.warmup, seconds) for share in shares]
+    futures = [pool.submit(load_process, server.port, endpoint, share, start_at, options.warmup, seconds) for share in shares]
+    time.sleep(max(0.0, start_at + options.warmup - time.time()))
+    server_before, database_before = cpu_seconds(session=server.process.pid, database=options.database)
     samples = Samples(latencies=[], seconds=seconds)
     for future in futures:
         values, failed, exhausted = future.result()
         samples.latencies.extend(values)
         samples.errors += failed
         samples.exhausted += exhausted
+    server_after, database_after = cpu_seconds(session=server.process.pid, database=options.database)
+    samples.server_cpu, samples.database_cpu = server_after - server_before, database_after - database_before
     return samples
 
 
@@ -416,7 +474,17 @@ def summarise(endpoint: str, samples: Samples) -> Result:
     if len(samples.latencies) < 2:
         raise BenchError(f"{endpoint}: {len(samples.latencies)} successful requests, {samples.errors} errors")
     cuts = statistics.quantiles(samples.latencies, n=100, method="inclusive")
-    return Result(endpoint, len(samples.latencies), samples.errors, len(samples.latencies) / samples.seconds, cuts[49], cuts[98])
+    count = len(samples.latencies)
+    return Result(
+        endpoint,
+        count,
+        samples.errors,
+        count / samples.seconds,
+        cuts[49],
+        cuts[98],
+        1000 * samples.server_cpu / count,
+        1000 * samples.database_cpu / count,
+    )
 
 
 def report(results: dict[str, Result], options: Options) -> None:
@@ -426,12 +494,18 @@ def report(results: dict[str, Result], options: Options) -> None:
         f"{options.duration:g} s measured per endpoint in {options.rounds} rounds (each after {options.warmup:g} s warm-up); "
         f"{os.cpu_count()} CPUs shared by clients, server and PostgreSQL"
     )
-    header = f"| {'endpoint':<28} | {'requests':>8} | {'req/s':>6} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |"
+    header = (
+        f"| {'endpoint':<28} | {'requests':>8} | {'req/s':>6} | {'p50 ms':>7} | {'p99 ms':>7} | {'server CPU ms/req':>17} | "
+        f"{'PostgreSQL CPU ms/req':>21} | {'errors':>6} |"
+    )
     print(header)
     print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
     names = {"baseline": "GET /api/v1/stations/{code}", "scan": "POST /api/v1/swaps/scan"}
     for key, r in results.items():
-        print(f"| {names[key]:<28} | {r.requests:>8} | {r.per_second:>6.1f} | {r.p50_ms:>7.1f} | {r.p99_ms:>7.1f} | {r.errors:>6} |")
+        print(
+            f"| {names[key]:<28} | {r.requests:>8} | {r.per_second:>6.1f} | {r.p50_ms:>7.1f} | {r.p99_ms:>7.1f} | "
+            f"{r.server_cpu_ms:>17.2f} | {r.database_cpu_ms:>21.2f} | {r.errors:>6} |"
+        )
     base, scan = results["baseline"], results["scan"]
     ratio = scan.per_second / base.per_second
     p99 = scan.p99_ms / base.p99_ms
@@ -473,7 +547,7 @@ def run(options: Options) -> dict[str, Result]:
                         raise BenchError("a client process could not load Django's settings")
                     for number in range(1, options.rounds + 1):
                         for endpoint in ("baseline", "scan"):
-                            measured = load_round(pool, server.port, endpoint, clients, seconds, options)
+                            measured = load_round(pool, server, endpoint, clients, seconds, options)
                             reset = reset_orders(options) if endpoint == "scan" else 0
                             print(
                                 f"Round {number}/{options.rounds}: {endpoint}: {len(measured.latencies) / seconds:.1f} req/s, "
@@ -487,6 +561,8 @@ def run(options: Options) -> dict[str, Result]:
                             total.latencies.extend(measured.latencies)
                             total.errors += measured.errors
                             total.seconds += measured.seconds
+                            total.server_cpu += measured.server_cpu
+                            total.database_cpu += measured.database_cpu
                             if server.process.poll() is not None:
                                 raise BenchError(f"gunicorn died under load:\n{tail(server.log)}")
                 return {endpoint: summarise(endpoint, total) for endpoint, total in totals.items()}

@@ -21,7 +21,7 @@ without releasing it (a killed worker) may be taken over after ``IDEMPOTENCY_IN_
 Records are kept ``IDEMPOTENCY_RETENTION`` (at least the 24 h Stripe promises), then purged by a
 periodic task.
 
-Requests without the header run once, inside one transaction, without a record. Use
+Requests without the header run as they are, without a record (their services are atomic). Use
 ``@idempotent`` on an ``APIView`` method; ``idempotency_run`` is the same without DRF.
 """
 
@@ -120,8 +120,7 @@ def _release(*, scope: str, key: str, claimed_at: datetime) -> None:
 def idempotency_run(*, scope: str, key: str | None, request_hash: str, handler: Callable[[], Response]) -> Response:
     """Run ``handler`` (which returns a DRF response) at most once per ``(scope, key)``."""
     if key is None:
-        with transaction.atomic():
-            return handler()
+        return handler()  # its services are atomic themselves; nothing to remember
     key = _check_key(key)
     now = timezone.now()
     finished = _claim(scope=scope, key=key, request_hash=request_hash, now=now)

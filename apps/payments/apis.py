@@ -22,6 +22,7 @@ from apps.access import Actor
 from apps.access import payments as payments_access
 from apps.common.idempotency import HEADER, idempotent
 from apps.common.money import money_json
+from apps.common.schema import MoneyField, MoneySerializer, error_response
 from apps.payments import selectors, services
 from apps.payments.models import Provider, Refund, TopUp, TopUpStatus
 from apps.payments.providers import checkout_path
@@ -32,12 +33,6 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 ORGANISATION_PARAMETER = OpenApiParameter(
     "organisation", int, description="The carrier or individual; needed by those who administer several (and the platform)."
 )
-MONEY = inline_serializer("PaymentMoney", {"amount_fen": serializers.IntegerField(), "currency": serializers.CharField()})
-
-
-class MoneyField(serializers.Field):
-    def to_representation(self, value: int) -> dict[str, int | str]:
-        return money_json(int(value))
 
 
 def validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
@@ -130,7 +125,16 @@ class WalletTopUpListCreateApi(ListAPIView[TopUp]):
 
     @extend_schema(
         request=TopUpInput,
-        responses={201: TopUpSerializer},
+        responses={
+            201: TopUpSerializer,
+            400: error_response("invalid, amount_out_of_range, organisation_required, idempotency_key_invalid"),
+            403: error_response("permission_denied: only the payer's own admins top up (not the platform)"),
+            404: error_response("not_found: no such wallet, or not the caller's"),
+            409: error_response("idempotency_in_flight"),
+            422: error_response("idempotency_key_reused"),
+            502: error_response("payment_provider_unavailable (try again, same key), payment_provider_refused"),
+            503: error_response("payments_not_configured"),
+        },
         parameters=[IDEMPOTENCY_KEY],
         summary="Top up the wallet: a payment intent to pay (Stripe's client secret, or the sandbox's checkout page)",
         description=(
@@ -196,8 +200,14 @@ class WalletRefundListCreateApi(ListAPIView[Refund]):
         responses={
             202: inline_serializer(
                 "RefundRequest",
-                {"batch": serializers.UUIDField(), "amount": MONEY, "refunds": RefundSerializer(many=True)},
-            )
+                {"batch": serializers.UUIDField(), "amount": MoneySerializer(), "refunds": RefundSerializer(many=True)},
+            ),
+            400: error_response("invalid, organisation_required, idempotency_key_invalid"),
+            402: error_response("debt_outstanding: an unpaid bill is paid first"),
+            403: error_response("permission_denied: only the payer's own admins refund (not the platform)"),
+            404: error_response("not_found: no such wallet, or not the caller's"),
+            409: error_response("nothing_to_refund, refund_exceeds_refundable, idempotency_in_flight"),
+            422: error_response("idempotency_key_reused"),
         },
         parameters=[IDEMPOTENCY_KEY],
         summary="Refund unused wallet balance to the payment methods it came from (oldest top-ups first)",
@@ -230,7 +240,7 @@ class WalletRefundDetailApi(APIView):
 class WalletRefundableApi(APIView):
     @extend_schema(
         parameters=[ORGANISATION_PARAMETER],
-        responses=inline_serializer("Refundable", {"organisation": serializers.IntegerField(), "refundable": MONEY}),
+        responses=inline_serializer("Refundable", {"organisation": serializers.IntegerField(), "refundable": MoneySerializer()}),
         summary="How much of the wallet can be refunded now",
     )
     def get(self, request: Request) -> Response:
@@ -256,7 +266,12 @@ class StripeWebhookApi(APIView):
             200: inline_serializer(
                 "WebhookReceived",
                 {"event": serializers.CharField(), "status": serializers.CharField(), "duplicate": serializers.BooleanField()},
-            )
+            ),
+            400: error_response("signature_invalid (nothing is stored), event_malformed"),
+            500: inline_serializer(
+                "WebhookFailed",
+                {"event": serializers.CharField(), "status": serializers.CharField(), "duplicate": serializers.BooleanField()},
+            ),
         },
         parameters=[OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, required=True)],
         summary="Payment provider events: signature verified (400 if not), stored by id, applied once",

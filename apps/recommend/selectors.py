@@ -24,7 +24,7 @@ from typing import Any
 
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import get_language
 from geopy.distance import geodesic
 
@@ -191,30 +191,35 @@ def active_orders_by_station(*, station_ids: Sequence[int]) -> dict[int, int]:
     return {row["station_id"]: row["count"] for row in rows}
 
 
-@functools.lru_cache(maxsize=2)
-def _latest_logs_without_outcome(with_swaps: bool) -> QuerySet[RecommendationLog]:
-    """Recommendation logs that are their vehicle's latest, with no outcome and no active swap
-    order of the vehicle (built once per process, like ``_batteries_in_slots``)."""
-    newer = RecommendationLog.objects.filter(vehicle_id=OuterRef("vehicle_id"), created_at__gt=OuterRef("created_at"))
-    logs = RecommendationLog.objects.filter(chosen_station__isnull=True).filter(~Exists(newer))
-    swaps = _swaps()
-    if with_swaps and swaps is not None:
-        active = swaps.SwapOrder.objects.filter(state__in=swaps.ACTIVE_STATES, vehicle_id=OuterRef("vehicle_id"))
-        logs = logs.filter(~Exists(active))
-    return logs
-
-
 def heading_in_by_station(*, station_ids: Sequence[int], since: datetime, exclude_vehicle_id: int) -> dict[int, int]:
     """Vehicles recommended each station first since ``since`` that have no swap order yet (their
     log has no outcome, and no active order) and asked nothing since (a vehicle's latest
-    recommendation is the one that counts)."""
-    logs = (
-        _latest_logs_without_outcome(_swaps() is not None)
-        .filter(top_station_id__in=station_ids, created_at__gte=since)
+    recommendation is the one that counts). One simple query when no vehicle is heading in; two
+    or three more, for those vehicles only, when some are."""
+    recent = list(
+        RecommendationLog.objects.filter(top_station_id__in=station_ids, created_at__gte=since, chosen_station__isnull=True)
         .exclude(vehicle_id=exclude_vehicle_id)
+        .values_list("vehicle_id", "top_station_id", "created_at")
     )
-    rows = logs.values("top_station_id").annotate(count=Count("vehicle_id", distinct=True)).order_by()
-    return {row["top_station_id"]: row["count"] for row in rows}
+    if not recent:
+        return {}
+    vehicles = {vehicle_id for vehicle_id, _, _ in recent}
+    latest = dict(
+        RecommendationLog.objects.filter(vehicle_id__in=vehicles, created_at__gte=since)
+        .values("vehicle_id")
+        .annotate(last=Max("created_at"))
+        .order_by()
+        .values_list("vehicle_id", "last")
+    )
+    swaps = _swaps()
+    if swaps is not None:
+        ordering = swaps.SwapOrder.objects.filter(vehicle_id__in=vehicles, state__in=swaps.ACTIVE_STATES)
+        vehicles -= set(ordering.values_list("vehicle_id", flat=True))
+    heading: dict[int, set[int]] = {}
+    for vehicle_id, station_id, created_at in recent:
+        if vehicle_id in vehicles and latest.get(vehicle_id) == created_at:
+            heading.setdefault(station_id, set()).add(vehicle_id)
+    return {station_id: len(found) for station_id, found in heading.items()}
 
 
 # --- Candidates -------------------------------------------------------------------------------

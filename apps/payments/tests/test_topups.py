@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.access import Actor
+from apps.accounts.models import OrganisationKind
 from apps.common.errors import ApplicationError
 from apps.ledger.models import JournalTransaction
 from apps.payments import services
@@ -124,3 +125,20 @@ def test_payments_not_configured_answers_503(settings) -> None:
     response = client.post("/api/v1/wallet/topups", {"amount_fen": 5_000}, format="json")
     assert (response.status_code, response.json()["error"]["code"]) == (503, "payments_not_configured")
     assert not TopUp.objects.exists()
+
+
+def test_an_individual_owner_tops_up_too() -> None:
+    world = payer(kind=OrganisationKind.INDIVIDUAL)
+    created = services.topup_create(actor=Actor.of(world.admin), organisation=world.carrier, amount_fen=10_000)
+    assert (created.organisation, created.status) == (world.carrier, TopUpStatus.PENDING)
+
+
+def test_the_beat_runs_reconciliation_and_payouts() -> None:
+    from django.conf import settings as django_settings
+
+    from swapnet.celery import app
+
+    app.loader.import_default_modules()
+    tasks = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"apps.payments.tasks.reconcile_payments", "apps.payments.tasks.run_payouts"} <= tasks
+    assert {"apps.payments.tasks.reconcile_payments", "apps.payments.tasks.run_payouts"} <= set(app.tasks)

@@ -18,7 +18,7 @@ from apps.billing.selectors import battery_rate_in_force
 from apps.recommend import selectors, services
 from apps.recommend.models import RecommendationLog, Scoring
 from apps.recommend.tests.factories import BASE, driver_of, north, owner, south, station_at, vehicle_carrying
-from apps.swaps.models import BatteryCustodyEvent, CustodyKind
+from apps.swaps.models import BatteryCustodyEvent, CustodyKind, OrderState, QrKind, SwapOrder
 from apps.swaps.services.billing import swap_price
 
 pytestmark = pytest.mark.django_db
@@ -310,6 +310,31 @@ def test_the_wait_counts_vehicles_recommended_there_and_heading_in() -> None:
     # My own recommendations never queue in front of me.
     again = {item.facts.code: item.facts for item in recommend(me).results}[station.code]
     assert again.queue == 1
+
+
+def test_an_active_swap_order_queues_once_and_holds_its_battery() -> None:
+    station = station_at(*north(2), ready=2)  # arrival in 2.4 min
+    other = vehicle_carrying()
+    recommend(other)  # it was sent here, then scanned the bay: queued, holding a battery
+    held = station.batteries.order_by("pk").first()
+    SwapOrder.objects.create(
+        state=OrderState.QUEUED,
+        driver=other.assignments.get().driver,
+        carrier=other.carrier,
+        vehicle=other,
+        station=station,
+        bay=station.bays.get(),
+        qr_kind=QrKind.PRINTED,
+        reserved_battery=held,
+        battery_held=True,
+        quote_delivered_kwh=Decimal("260.000"),
+        quote_returned_kwh=Decimal("200.000"),
+        quote_total_fen=6000,
+    )
+    facts = recommend(vehicle_carrying()).results[0].facts
+    assert facts.queue == 1  # the order, not its vehicle's recommendation as well
+    assert facts.batteries_ready == 1
+    assert facts.wait_minutes == pytest.approx(5 - 2.4, abs=0.1)
 
 
 def test_without_the_swaps_app_queues_are_empty_and_nothing_is_reserved(monkeypatch) -> None:

@@ -15,7 +15,7 @@ from apps.access import Actor
 from apps.access import swaps as swap_access
 from apps.swaps import selectors
 from apps.swaps.models import ControllerReport, OrderLine, OrderTransition, SwapOrder
-from apps.swaps.serializers import OrderSerializer, order_data
+from apps.swaps.serializers import moment_json, order_data, order_payload
 
 
 class DecimalJSONParser(JSONParser):
@@ -33,7 +33,7 @@ def report_data(order: SwapOrder) -> dict[str, Any] | None:
     report = ControllerReport.objects.filter(order=order).first()
     if report is None:
         return None
-    return {"received_at": report.received_at, "outcome": report.outcome, "payload": report.payload}
+    return {"received_at": moment_json(report.received_at), "outcome": report.outcome, "payload": report.payload}
 
 
 def order_json(
@@ -55,4 +55,4 @@ def order_json(
         history=list(order.transitions.all()) if history is None else history,
         controller_report=report_data(order) if swap_access.sees_controller_report(actor, order) else None,
     )
-    return dict(OrderSerializer(data).data)
+    return order_payload(data)

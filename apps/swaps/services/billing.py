@@ -73,8 +73,8 @@ def swap_price(
     organisations = {str(operator.pk): operator, str(platform.pk): platform}
     earners = [operator]
     returned_battery = None
+    left_vehicle_at, handed_out = selectors.custody_marks(delivered=delivered, returned=returned)
     if returned is not None:
-        handed_out = selectors.last_handout_kwh(battery=returned)
         trip = max(handed_out - kwh(returned_kwh), ZERO) if handed_out is not None else ZERO
         owner = returned.owner
         organisations[str(owner.pk)] = owner
@@ -83,7 +83,7 @@ def swap_price(
             code=returned.code,
             owner=str(owner.pk),
             trip_kwh=trip,
-            rate=billing_selectors.battery_rate_in_force(battery=returned, at=at),
+            rate=selectors.battery_rate(battery=returned, at=at),
         )
     commissions = {}
     for earner in earners:
@@ -94,9 +94,7 @@ def swap_price(
         delivered_kwh=kwh(delivered_kwh),
         returned_kwh=kwh(returned_kwh),
         swap_at=at,
-        intervals=billing_selectors.charging_since(
-            battery=delivered, since=selectors.last_returned_at(battery=delivered), until=at
-        ),
+        intervals=billing_selectors.charging_since(battery=delivered, since=left_vehicle_at, until=at),
         calendar=billing_selectors.calendar_for_zone(zone=station.tariff_zone),
         prices=billing_selectors.station_prices(station=station, at=at),
         operator=str(operator.pk),

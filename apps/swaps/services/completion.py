@@ -23,6 +23,8 @@ already billed is refunded by reversal).
 
 A report is idempotent: the first is stored with its answer (``receipt``), a replay of the same
 report gets that answer again, and a different report for the same order is ``report_conflict``.
+A report that arrives for an order already abnormal (the controller was offline, the swap timed
+out) is stored as it came, for staff to resolve the order with; it moves nothing by itself.
 
 An order is ``settled`` once every party its payment touched has a closed statement that holds
 it (the account periods of their contracts), or at once when its bill was 0.

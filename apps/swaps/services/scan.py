@@ -41,14 +41,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.access import Actor
 from apps.accounts.licences import licence_allows
 from apps.accounts.models import Membership, Organisation, RealNameVerification, Role, User, VerificationStatus
 from apps.accounts.selectors.carriers import carrier_may_swap
-from apps.assets.models import Battery, Bay, BayStatus, Vehicle, VehicleAssignment
+from apps.assets.models import Battery, Bay, BayStatus, Station, Vehicle, VehicleAssignment
 from apps.common.identifiers import InvalidIdentifier, normalize_plate
 from apps.ledger.services import hold_place
 from apps.swaps import qr, selectors
@@ -75,24 +75,49 @@ def _token(payload: str, now: datetime) -> qr.BayToken:
         raise refusal(error.code) from None
 
 
-def _vehicle(plate: str) -> Vehicle | None:
+@dataclass(frozen=True)
+class VehicleFacts:
+    """The scanned vehicle with the facts the checks need, read in one query."""
+
+    vehicle: Vehicle
+    assigned: bool  # to this driver
+    compatible: bool  # with this station
+    busy: bool  # the vehicle or the driver has an active order
+
+
+def _vehicle(plate: str, *, driver_id: int, station_id: int) -> VehicleFacts | None:
     try:
         canonical = normalize_plate(plate, new_energy_letters=settings.PLATE_NEW_ENERGY_LETTERS).number
     except InvalidIdentifier:
         raise refusal("plate_invalid", fields={"plate": [refusal("plate_invalid").message]}) from None
-    return Vehicle.objects.select_related("carrier", "pack_standard").filter(plate=canonical).first()
+    station_standards = Station.pack_standards.through.objects.filter(station_id=station_id)
+    active = SwapOrder.objects.filter(state__in=ACTIVE_STATES)
+    vehicle = (
+        Vehicle.objects.select_related("carrier", "pack_standard")
+        .filter(plate=canonical)
+        .annotate(
+            assigned=Exists(VehicleAssignment.objects.filter(vehicle=OuterRef("pk"), driver_id=driver_id)),
+            compatible=Exists(station_standards.filter(packstandard_id=OuterRef("pack_standard_id"))),
+            busy=Exists(active.filter(Q(vehicle=OuterRef("pk")) | Q(driver_id=driver_id))),
+        )
+        .first()
+    )
+    if vehicle is None:
+        return None
+    return VehicleFacts(vehicle, vehicle.assigned, vehicle.compatible, vehicle.busy)
 
 
-def _paying_carrier(driver: User, vehicle: Vehicle | None) -> tuple[Organisation, Membership]:
+def _paying_carrier(driver: User, facts: VehicleFacts | None) -> tuple[Organisation, Membership]:
     """Checks 2 and 3: the certified carrier the driver drives the vehicle for, and the driver's
     membership in it (with the carrier's spending limits)."""
     memberships = {m.organisation_id: m for m in Membership.objects.filter(user=driver, role=Role.DRIVER)}
-    if vehicle is not None and vehicle.carrier_id in memberships:
-        if not carrier_may_swap(carrier=vehicle.carrier):
+    if facts is not None and facts.vehicle.carrier_id in memberships:
+        carrier = facts.vehicle.carrier
+        if not carrier_may_swap(carrier=carrier):
             raise refusal("carrier_not_certified")
-        if not VehicleAssignment.objects.filter(vehicle=vehicle, driver=driver).exists():
+        if not facts.assigned:
             raise refusal("vehicle_not_assigned")
-        return vehicle.carrier, memberships[vehicle.carrier_id]
+        return carrier, memberships[carrier.pk]
     if not any(carrier_may_swap(carrier=carrier) for carrier in Organisation.objects.filter(pk__in=list(memberships))):
         raise refusal("carrier_not_certified")
     raise refusal("vehicle_not_assigned")
@@ -140,12 +165,18 @@ def swap_scan(*, actor: Actor, qr_payload: str, plate: str) -> Scanned:
         raise forbidden()
     now = timezone.now()
     token = _token(qr_payload, now)
-    bay = Bay.objects.select_related("station__operator").filter(pk=token.bay_id).first()
+    # The bay, and whether the token already made an order (the unique nonce decides races).
+    bay = (
+        Bay.objects.select_related("station__operator")
+        .annotate(token_used=Exists(SwapOrder.objects.filter(qr_nonce=token.nonce or "")))
+        .filter(pk=token.bay_id)
+        .first()
+    )
     if bay is None:
         raise refusal("qr_invalid")
-    if token.nonce is not None and SwapOrder.objects.filter(qr_nonce=token.nonce).exists():
+    if token.nonce is not None and bay.token_used:
         raise refusal("qr_used")
-    vehicle = _vehicle(plate)
+    facts = _vehicle(plate, driver_id=actor.user_id, station_id=bay.station_id)
 
     # 1. verified
     verification = (
@@ -157,8 +188,9 @@ def swap_scan(*, actor: Actor, qr_payload: str, plate: str) -> Scanned:
         raise refusal("driver_not_verified")
     driver = verification.user
     # 2, 3. certified carrier; the vehicle is theirs and assigned to them
-    carrier, membership = _paying_carrier(driver, vehicle)
-    assert vehicle is not None
+    carrier, membership = _paying_carrier(driver, facts)
+    assert facts is not None
+    vehicle = facts.vehicle
     # 4. licence
     if not licence_allows(verification.licence_class, vehicle.pack_standard.segment):
         raise refusal("licence_class_insufficient")
@@ -166,7 +198,7 @@ def swap_scan(*, actor: Actor, qr_payload: str, plate: str) -> Scanned:
         raise refusal("licence_expired")
     # 5. compatible
     station = bay.station
-    if not station.pack_standards.filter(pk=vehicle.pack_standard_id).exists():
+    if not facts.compatible:
         raise refusal("vehicle_incompatible")
     # 6. online, open, bay in service
     if not station.is_online(now=now):
@@ -180,7 +212,7 @@ def swap_scan(*, actor: Actor, qr_payload: str, plate: str) -> Scanned:
     if not candidates:
         raise refusal("no_battery_available")
     # 8. no other active order
-    if SwapOrder.objects.filter(Q(driver=driver) | Q(vehicle=vehicle), state__in=ACTIVE_STATES).exists():
+    if facts.busy:
         raise refusal("order_active")
 
     returned = vehicle.batteries.select_related("owner").order_by("vehicle_position").first()

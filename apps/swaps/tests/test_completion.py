@@ -377,3 +377,40 @@ def test_an_order_settles_when_every_party_has_closed_its_statement() -> None:
     assert order.state == OrderState.SETTLED
     assert order.settled_at == later
     assert order.transitions.last().actor_kind == "system"
+
+
+# --- Pricing reads ----------------------------------------------------------------------------
+RATE_KINDS = ["battery_grade", "battery", "owner_grade", "owner"]
+
+
+@pytest.mark.parametrize("present", [[kind for i, kind in enumerate(RATE_KINDS) if mask >> i & 1] for mask in range(16)])
+def test_the_one_query_battery_rate_agrees_with_billings(present: list[str]) -> None:
+    from datetime import datetime
+
+    from apps.billing import selectors as billing_selectors
+    from apps.billing.models import BatteryRate
+    from apps.billing.tou import LOCAL_TIME
+    from apps.swaps import selectors
+
+    world = swap_world(stock=1)
+    battery = world.stock[0]  # health 97.5: grade A
+    BatteryRate.objects.all().delete()
+    fees = {"battery_grade": "0.41", "battery": "0.42", "owner_grade": "0.43", "owner": "0.44"}
+    for kind in present:
+        for year, bump in ((2025, "0"), (2026, "1")):
+            BatteryRate.objects.create(
+                owner=world.owner,
+                battery=battery if kind.startswith("battery") else None,
+                health_grade="A" if kind.endswith("grade") else "",
+                fee_per_kwh=Decimal(fees[kind]) + Decimal(bump) / 100,
+                effective_from=datetime(year, 1, 1, tzinfo=LOCAL_TIME),
+            )
+    BatteryRate.objects.create(
+        owner=world.owner, health_grade="B", fee_per_kwh=Decimal("0.99"), effective_from=datetime(2025, 1, 1, tzinfo=LOCAL_TIME)
+    )
+    for at in (
+        datetime(2025, 6, 1, tzinfo=LOCAL_TIME),
+        datetime(2026, 6, 1, tzinfo=LOCAL_TIME),
+        datetime(2024, 6, 1, tzinfo=LOCAL_TIME),
+    ):
+        assert selectors.battery_rate(battery=battery, at=at) == billing_selectors.battery_rate_in_force(battery=battery, at=at)
