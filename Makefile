@@ -15,7 +15,7 @@ demo: setup
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
