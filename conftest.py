@@ -1,6 +1,10 @@
 import pytest
 from django.conf import settings as django_settings
 
+# On SQLite the ledger's immutability triggers refuse the flush after a transaction=True test;
+# this plugin deletes the ledger's rows first (see its docstring).
+pytest_plugins = ["apps.ledger.testing"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``postgresql`` prove row locks and concurrent writers, which SQLite does not

@@ -148,6 +148,9 @@ CELERY_BEAT_SCHEDULE = {
     "swaps-flag-stalled-swaps": {"task": "apps.swaps.tasks.flag_stalled_swaps", "schedule": timedelta(minutes=1)},
     "swaps-settle-orders": {"task": "apps.swaps.tasks.settle_orders", "schedule": timedelta(minutes=15)},
     "common-purge-idempotency-records": {"task": "apps.common.tasks.purge_idempotency_records", "schedule": timedelta(hours=1)},
+    # Ledger (apps/ledger/tasks.py): void expired holds; close each account period into statements.
+    "ledger-expire-holds": {"task": "apps.ledger.tasks.expire_holds", "schedule": timedelta(minutes=1)},
+    "ledger-close-statements": {"task": "apps.ledger.tasks.close_statements", "schedule": timedelta(hours=1)},
     # Payments (apps/payments/tasks.py): repair what lost webhooks missed; pay out closed statements.
     "payments-reconcile": {"task": "apps.payments.tasks.reconcile_payments", "schedule": timedelta(minutes=10)},
     "payments-run-payouts": {"task": "apps.payments.tasks.run_payouts", "schedule": timedelta(hours=1)},

@@ -26,15 +26,9 @@ from rest_framework.views import APIView
 
 from apps.access import Actor
 from apps.common.money import money_json
+from apps.common.schema import MoneyField
 from apps.ledger import selectors
 from apps.ledger.models import JournalTransaction, Statement
-
-
-class MoneyField(serializers.Field):
-    """Integer fen as ``{"amount_fen", "currency"}``."""
-
-    def to_representation(self, value: int) -> dict[str, int | str]:
-        return money_json(int(value))
 
 
 def _money_schema(name: str) -> Any:

@@ -23,7 +23,7 @@ from django.db import connections
 from apps.access import Actor
 from apps.ledger.models import HoldStatus, JournalTransaction
 from apps.swaps import services
-from apps.swaps.models import BatteryCustodyEvent, ControllerReport, OrderLine, SwapOrder
+from apps.swaps.models import BatteryCustodyEvent, ControllerReport, OrderLine, OrderState, SwapOrder
 from apps.swaps.tests.factories import advanced, reading_for, report_body, swap_world
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
@@ -73,36 +73,43 @@ def code_of(outcome: Any) -> str:
 
 
 def test_two_drivers_scanning_one_token_make_one_order_200_times() -> None:
-    world = swap_world(stock=2)
+    """200 trials in which the two scans started within 10 ms of each other (a trial the machine
+    spread wider still counts for correctness, and is run again for the figure)."""
+    world = swap_world(stock=2, wallet_fen=20_000_000)
     other, other_vehicle = world.add_driver()
     drivers = [(Actor.of(world.driver), world.vehicle.plate), (Actor.of(other), other_vehicle.plate)]
     racers = Racers(2)
     spreads: list[float] = []
+    trials = 0
     began = time.perf_counter()
     try:
-        for _trial in range(200):
+        while len(spreads) < 200:
+            trials += 1
+            # Bounded: a machine too loaded to start two threads within 10 ms fails loudly.
+            assert trials <= 1000, f"only {len(spreads)} of {trials} trials started within 10 ms"
             token = world.token()
             outcomes, spread = racers.race(
                 [lambda a=actor, p=plate, t=token: services.swap_scan(actor=a, qr_payload=t, plate=p) for actor, plate in drivers]
             )
-            spreads.append(spread)
             assert sorted(code_of(o) for o in outcomes) == ["ok", "qr_used"], outcomes
             loser = next(o for o in outcomes if not isinstance(o, services.Scanned))
             assert loser.status_code == 409
             winner = next(o.order for o in outcomes if isinstance(o, services.Scanned))
             nonce = token.split(".")[3]
             assert list(SwapOrder.objects.filter(qr_nonce=nonce).values_list("pk", flat=True)) == [winner.pk]
-            services.swap_cancel(actor=Actor.of(winner.driver), order=winner)
+            # Free both drivers for the next trial (the holds stay; the wallet is large enough).
+            SwapOrder.objects.filter(pk=winner.pk).update(state=OrderState.CANCELLED, battery_held=False)
+            if spread < 0.010:
+                spreads.append(spread)
     finally:
         racers.close()
     elapsed = time.perf_counter() - began
     spreads.sort()
     print(  # noqa: T201 - the figures the test shows (run with -s)
-        f"\n200 trials in {elapsed:.1f} s: 200 orders, 200 qr_used; start spread median {spreads[100] * 1000:.2f} ms, "
-        f"max {spreads[-1] * 1000:.2f} ms"
+        f"\n{trials} trials in {elapsed:.1f} s, {len(spreads)} of them started within 10 ms: one order and one qr_used "
+        f"every time; start spread median {spreads[100] * 1000:.2f} ms, max {spreads[-1] * 1000:.2f} ms"
     )
-    assert SwapOrder.objects.count() == 200
-    assert spreads[-1] < 0.010
+    assert SwapOrder.objects.count() == trials
 
 
 def test_many_redemptions_of_one_token_make_one_order() -> None:
