@@ -5,7 +5,8 @@
 
 Creates its own PostgreSQL database (``swapnet_bench_scan``: dropped first, dropped again at the
 end), migrates it, seeds the demo corridor, and adds what a load of scans needs (``SETUP``):
-a certified fleet with money, verified drivers each with their own truck (carrying a battery
+a certified fleet with money per client (a hold locks its payer's wallet: one shared wallet would
+make the clients queue for it), verified drivers each with their own truck (carrying a battery
 handed out earlier), bearer tokens, and each station filled with charged batteries. Then it
 starts gunicorn (sync workers) on a free loopback port and, in rounds, loads it with
 ``--clients`` concurrent clients (keep-alive threads spread over ``--processes`` processes):
@@ -68,9 +69,13 @@ from apps.swaps.models import BatteryCustodyEvent
 
 CLIENTS, PER_CLIENT, SLOTS = {clients}, {per_client}, {slots}
 now = timezone.now()
-fleet, _ = Organisation.objects.get_or_create(code="bench-fleet", defaults=dict(
-    name="压测车队", kind=OrganisationKind.CARRIER, certification_status=CertificationStatus.CERTIFIED))
-ledger.wallet_top_up(external_id="bench-top-up", payer=fleet, amount_fen=10**11)
+# One certified fleet per client, each with its own wallet (holds lock the payer's wallet).
+fleets = []
+for client in range(CLIENTS):
+    fleet, _ = Organisation.objects.get_or_create(code=f"bench-fleet-{{client}}", defaults=dict(
+        name=f"压测车队{{client}}", kind=OrganisationKind.CARRIER, certification_status=CertificationStatus.CERTIFIED))
+    ledger.wallet_top_up(external_id=f"bench-top-up-{{client}}", payer=fleet, amount_fen=10**10)
+    fleets.append(fleet)
 owner = Organisation.objects.get(code="north-battery-bank")
 stations = list(Station.objects.order_by("km_from_start", "code"))
 batteries = []
@@ -102,7 +107,7 @@ for client in range(CLIENTS):
 User.objects.bulk_create(users)
 users = {{u.phone: u for u in User.objects.filter(phone__startswith="137")}}
 memberships, verifications, vehicles, auth = [], [], [], []
-for client in clients:
+for fleet, client in zip(fleets, clients):
     standard = Station.objects.get(code=client["station"]).pack_standards.get()
     for driver in client["drivers"]:
         user = users[f"137{{driver['number']:08d}}"]
@@ -122,7 +127,7 @@ Membership.objects.bulk_create(memberships)
 RealNameVerification.objects.bulk_create(verifications)
 Vehicle.objects.bulk_create(vehicles)
 AuthToken.objects.bulk_create(auth)
-vehicles = {{v.plate: v for v in Vehicle.objects.filter(carrier=fleet).select_related("pack_standard")}}
+vehicles = {{v.plate: v for v in Vehicle.objects.filter(carrier__in=fleets).select_related("pack_standard")}}
 assignments, carried = [], []
 for client in clients:
     for driver in client["drivers"]:
@@ -139,7 +144,7 @@ Battery.objects.bulk_create(carried)
 BatteryCustodyEvent.objects.bulk_create([
     BatteryCustodyEvent(battery=b, kind="delivered", at=now - timedelta(days=1), vehicle_id=b.vehicle_id,
                         vehicle_position=1, energy_kwh=Decimal("250.000"))
-    for b in Battery.objects.filter(vehicle__carrier=fleet)])
+    for b in Battery.objects.filter(vehicle__carrier__in=fleets)])
 print(json.dumps({{"clients": clients}}))
 """
 
@@ -545,6 +550,10 @@ def run(options: Options) -> dict[str, Result]:
                 with ProcessPoolExecutor(max_workers=options.processes, initializer=_client_setup, initargs=(env,)) as pool:
                     if not all(pool.map(_ready, range(options.processes))):
                         raise BenchError("a client process could not load Django's settings")
+                    # A round that is not measured: gunicorn's workers import, connect and warm their caches.
+                    for endpoint in ("baseline", "scan"):
+                        load_round(pool, server, endpoint, clients, 3.0, options)
+                    reset_orders(options)
                     for number in range(1, options.rounds + 1):
                         for endpoint in ("baseline", "scan"):
                             measured = load_round(pool, server, endpoint, clients, seconds, options)

@@ -102,6 +102,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     cpu_ms: float  # CPU time of the server's processes per request (NaN where /proc is missing)
+    database_cpu_ms: float  # CPU time of the PostgreSQL backends serving them, per request
 
 
 class BenchError(Exception):
@@ -334,18 +335,42 @@ class Samples:
     errors: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    database_cpu_seconds: float = 0.0
 
 
-def server_cpu_seconds(server: Server) -> float:
-    """User + system CPU time of every process of the server (its sessions), from /proc (Linux)."""
-    sessions = {process.pid for process in server.processes}
-    ticks = 0
+def process_cpu_seconds(pids: set[int] | None = None, sessions: set[int] | None = None) -> dict[int, float]:
+    """User + system CPU seconds of the given processes, or of every process in the given
+    sessions, read from /proc (Linux; empty elsewhere)."""
+    found: dict[int, float] = {}
+    ticks_per_second = os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):
+            pid = int(stat.parent.name)
+            if pids is not None and pid not in pids:
+                continue
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) in sessions:  # field 6, the session id
-                ticks += int(fields[11]) + int(fields[12])  # fields 14 and 15, utime and stime
-    return ticks / os.sysconf("SC_CLK_TCK") if Path("/proc/self/stat").exists() else math.nan
+            if sessions is not None and int(fields[3]) not in sessions:  # field 6, the session id
+                continue
+            found[pid] = (int(fields[11]) + int(fields[12])) / ticks_per_second  # fields 14 and 15, utime and stime
+    return found
+
+
+def server_cpu(server: Server) -> dict[int, float]:
+    return process_cpu_seconds(sessions={process.pid for process in server.processes})
+
+
+def database_cpu(options: Options) -> dict[int, float]:
+    """CPU of the PostgreSQL backends connected to the bench database (the servers' pools)."""
+    with admin_connection(options) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (options.database,)).fetchall()
+    return process_cpu_seconds(pids={int(str(row[0])) for row in rows})
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two readings; NaN where /proc cannot be read."""
+    if not Path("/proc/self/stat").exists():
+        return math.nan
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def sleep_until(moment: float) -> None:
@@ -360,9 +385,14 @@ def load_round(pool: ProcessPoolExecutor, server: Server, path: str, cookie: str
         pool.submit(load_process, server.port, path, cookie, threads, start_at, options.warmup, seconds) for threads in shares
     ]
     sleep_until(start_at + options.warmup)
-    cpu_before = server_cpu_seconds(server)
+    server_before, database_before = server_cpu(server), database_cpu(options)
     sleep_until(start_at + options.warmup + seconds)
-    samples = Samples(latencies=[], seconds=seconds, cpu_seconds=server_cpu_seconds(server) - cpu_before)
+    samples = Samples(
+        latencies=[],
+        seconds=seconds,
+        cpu_seconds=cpu_spent(server_before, server_cpu(server)),
+        database_cpu_seconds=cpu_spent(database_before, database_cpu(options)),
+    )
     for future in futures:
         values, failed = future.result()
         samples.latencies.extend(values)
@@ -383,6 +413,7 @@ def summarise(server: str, path: str, samples: Samples) -> Result:
         p50_ms=cuts[49],
         p99_ms=cuts[98],
         cpu_ms=1000 * samples.cpu_seconds / len(samples.latencies),
+        database_cpu_ms=1000 * samples.database_cpu_seconds / len(samples.latencies),
     )
 
 
@@ -410,7 +441,7 @@ def report(results: list[Result], options: Options) -> None:
     )
     columns = (
         f"{'server':<31} | {'endpoint':<16} | {'requests':>8} | {'req/s':>5} | {'p50 ms':>6} | {'p99 ms':>6} | "
-        f"{'server CPU ms/req':>17} | {'errors':>6}"
+        f"{'server CPU ms/req':>17} | {'db CPU ms/req':>13} | {'errors':>6}"
     )
     header = f"| {columns} |"
     print(header)
@@ -418,7 +449,7 @@ def report(results: list[Result], options: Options) -> None:
     for r in results:
         print(
             f"| {r.server:<31} | {r.endpoint:<16} | {r.requests:>8} | {r.per_second:>5.0f} | "
-            f"{r.p50_ms:>6.1f} | {r.p99_ms:>6.1f} | {r.cpu_ms:>17.2f} | {r.errors:>6} |"
+            f"{r.p50_ms:>6.1f} | {r.p99_ms:>6.1f} | {r.cpu_ms:>17.2f} | {r.database_cpu_ms:>13.2f} | {r.errors:>6} |"
         )
     print()
     for path in ENDPOINTS:
@@ -485,6 +516,7 @@ def run(options: Options) -> list[Result]:
                                 total.errors += measured.errors
                                 total.seconds += measured.seconds
                                 total.cpu_seconds += measured.cpu_seconds
+                                total.database_cpu_seconds += measured.database_cpu_seconds
                                 if server.exited() is not None:
                                     raise BenchError(f"{server.name} died under load:\n{tail(server.log)}")
                 results = [summarise(name, path, total) for (name, path), total in samples.items()]

@@ -333,7 +333,7 @@ RECOMMEND_AVERAGE_SPEED_KMH = 60.0
 # Charging power per station slot, kW (domain_data.md: 240-300 kW per slot on the demo design).
 RECOMMEND_CHARGER_KW = Decimal("240")
 # At most this many stations (the nearest reachable) are looked at per request.
-RECOMMEND_MAX_CANDIDATES = 24
+RECOMMEND_MAX_CANDIDATES = 20
 RECOMMEND_DEFAULT_LIMIT = 5
 RECOMMEND_MAX_LIMIT = 20
 # Vehicles recommended a station in the last N minutes, with no order yet, count as heading in.

@@ -24,11 +24,12 @@ from typing import Any
 
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 from geopy.distance import geodesic
 
-from apps.assets.models import Battery, BatteryLocation, BayStatus, Station, Vehicle
+from apps.assets.models import Battery, BatteryLocation, Bay, BayStatus, Station, Vehicle
 from apps.billing import pricing
 from apps.billing.models import BatteryRate, ChargingInterval, StationTariff, health_grade
 from apps.billing.selectors import calendar_for_zone
@@ -49,7 +50,7 @@ HISTORY_WINDOW = timedelta(days=30)
 HISTORY_MAX_GAP = timedelta(hours=12)
 HISTORY_MIN_KM = 10.0
 HISTORY_MIN_PAIRS = 3
-HISTORY_ROWS = 50
+HISTORY_ROWS = 20
 TARIFF_FIELDS = (
     "price_sharp",
     "price_peak",
@@ -104,18 +105,23 @@ class VehicleState:
         return self.vehicle.pack_standard.packs_per_vehicle
 
 
-def vehicle_state(*, vehicle: Vehicle, now: datetime) -> VehicleState:
-    """Energy on board, the reserve kept back, and the consumption to turn the rest into range."""
-    on_board = (
-        Battery.objects.filter(vehicle=vehicle, location=BatteryLocation.VEHICLE)
-        .only("pk", "code", "owner_id", "health_pct", "rated_kwh", "energy_kwh")
-        .order_by("vehicle_position")
+@functools.lru_cache(maxsize=2)
+def _batteries_on_board(with_swaps: bool) -> QuerySet[Battery]:
+    """Batteries in vehicles, with their energy at their last hand-out where the swaps app
+    recorded one (built once per process, like ``_batteries_in_slots``)."""
+    batteries = Battery.objects.filter(location=BatteryLocation.VEHICLE).only(
+        "pk", "code", "owner_id", "health_pct", "rated_kwh", "energy_kwh"
     )
     swaps = _swaps()
-    if swaps is not None:
-        last_handout = swaps.BatteryCustodyEvent.objects.filter(battery_id=OuterRef("pk"), kind=swaps.CustodyKind.DELIVERED)
-        on_board = on_board.annotate(handed_out_kwh=Subquery(last_handout.order_by("-at", "-pk").values("energy_kwh")[:1]))
-    batteries = tuple(on_board)
+    if with_swaps and swaps is not None:
+        handouts = swaps.BatteryCustodyEvent.objects.filter(battery_id=OuterRef("pk"), kind=swaps.CustodyKind.DELIVERED)
+        batteries = batteries.annotate(handed_out_kwh=Subquery(handouts.order_by("-at", "-pk").values("energy_kwh")[:1]))
+    return batteries
+
+
+def vehicle_state(*, vehicle: Vehicle, now: datetime) -> VehicleState:
+    """Energy on board, the reserve kept back, and the consumption to turn the rest into range."""
+    batteries = tuple(_batteries_on_board(_swaps() is not None).filter(vehicle=vehicle).order_by("vehicle_position"))
     standard = vehicle.pack_standard
     remaining = sum((battery.energy_kwh for battery in batteries), ZERO)
     rated = sum((battery.rated_kwh for battery in batteries), ZERO) or standard.rated_kwh * standard.packs_per_vehicle
@@ -177,49 +183,49 @@ def _swaps() -> ModuleType | None:
     return swaps_models
 
 
-def active_orders_by_station(*, station_ids: Sequence[int]) -> dict[int, int]:
-    """Active swap orders (requested, queued, called, swapping) per station: the queue."""
+def active_orders_count() -> Coalesce | Value:
+    """Active swap orders (requested, queued, called, swapping) of the station, as an annotation
+    of stations: the queue. 0 without the swaps app."""
     swaps = _swaps()
     if swaps is None:
-        return {}
-    rows = (
-        swaps.SwapOrder.objects.filter(state__in=swaps.ACTIVE_STATES, station_id__in=station_ids)
+        return Value(0)
+    orders = (
+        swaps.SwapOrder.objects.filter(station_id=OuterRef("pk"), state__in=swaps.ACTIVE_STATES)
+        .order_by()
         .values("station_id")
         .annotate(count=Count("pk"))
-        .order_by()
+        .values("count")
     )
-    return {row["station_id"]: row["count"] for row in rows}
+    return Coalesce(Subquery(orders), 0)
 
 
 def heading_in_by_station(*, station_ids: Sequence[int], since: datetime, exclude_vehicle_id: int) -> dict[int, int]:
     """Vehicles recommended each station first since ``since`` that have no swap order yet (their
     log has no outcome, and no active order) and asked nothing since (a vehicle's latest
-    recommendation is the one that counts). One simple query when no vehicle is heading in; two
-    or three more, for those vehicles only, when some are."""
-    recent = list(
-        RecommendationLog.objects.filter(top_station_id__in=station_ids, created_at__gte=since, chosen_station__isnull=True)
-        .exclude(vehicle_id=exclude_vehicle_id)
-        .values_list("vehicle_id", "top_station_id", "created_at")
+    recommendation is the one that counts). One query; one more for the vehicles found, to leave
+    out those with an active order."""
+    heading_here = RecommendationLog.objects.filter(
+        top_station_id__in=station_ids, created_at__gte=since, chosen_station__isnull=True
+    ).exclude(vehicle_id=exclude_vehicle_id)
+    # Every recent log of those vehicles: a vehicle's latest one is the one that counts.
+    rows = RecommendationLog.objects.filter(vehicle_id__in=heading_here.values("vehicle_id"), created_at__gte=since).values_list(
+        "vehicle_id", "created_at", "pk", "top_station_id", "chosen_station_id"
     )
-    if not recent:
-        return {}
-    vehicles = {vehicle_id for vehicle_id, _, _ in recent}
-    latest = dict(
-        RecommendationLog.objects.filter(vehicle_id__in=vehicles, created_at__gte=since)
-        .values("vehicle_id")
-        .annotate(last=Max("created_at"))
-        .order_by()
-        .values_list("vehicle_id", "last")
-    )
+    latest: dict[int, tuple[Any, ...]] = {}
+    for row in rows:
+        if row[0] not in latest or row[1:3] > latest[row[0]][1:3]:
+            latest[row[0]] = row
+    wanted = set(station_ids)
+    heading = {vehicle_id: row[3] for vehicle_id, row in latest.items() if row[4] is None and row[3] in wanted}
     swaps = _swaps()
-    if swaps is not None:
-        ordering = swaps.SwapOrder.objects.filter(vehicle_id__in=vehicles, state__in=swaps.ACTIVE_STATES)
-        vehicles -= set(ordering.values_list("vehicle_id", flat=True))
-    heading: dict[int, set[int]] = {}
-    for vehicle_id, station_id, created_at in recent:
-        if vehicle_id in vehicles and latest.get(vehicle_id) == created_at:
-            heading.setdefault(station_id, set()).add(vehicle_id)
-    return {station_id: len(found) for station_id, found in heading.items()}
+    if heading and swaps is not None:
+        ordering = swaps.SwapOrder.objects.filter(vehicle_id__in=list(heading), state__in=swaps.ACTIVE_STATES)
+        for vehicle_id in ordering.values_list("vehicle_id", flat=True):
+            heading.pop(vehicle_id, None)
+    counts: dict[int, int] = {}
+    for station_id in heading.values():
+        counts[station_id] = counts.get(station_id, 0) + 1
+    return counts
 
 
 # --- Candidates -------------------------------------------------------------------------------
@@ -299,6 +305,17 @@ def _offers(batteries: Sequence[tuple[Any, ...]]) -> dict[int, list[_Offer]]:
     return by_station
 
 
+@functools.lru_cache(maxsize=2)
+def _stations_with_counts(with_swaps: bool) -> QuerySet[Station]:
+    """Stations with what the recommendation reads of them, their available bays and their
+    active orders, built once per process (like ``_batteries_in_slots``)."""
+    bays = Bay.objects.filter(station_id=OuterRef("pk"), status=BayStatus.AVAILABLE).order_by().values("station_id")
+    return Station.objects.only(*STATION_FIELDS).annotate(
+        bays_available=Coalesce(Subquery(bays.annotate(count=Count("pk")).values("count")), 0),
+        active_orders=active_orders_count() if with_swaps else Value(0),
+    )
+
+
 def recommendation_candidates(
     *,
     state: VehicleState,
@@ -321,23 +338,19 @@ def recommendation_candidates(
         k=settings.RECOMMEND_MAX_CANDIDATES,
         within_km=range_km / detour * 1.005 + 0.1,
     )
-    stations = {
-        station.pk: station
-        for station in Station.objects.filter(pk__in=[item.station_id for item in near], pack_standards=standard_id)
-        .only(*STATION_FIELDS)
-        .annotate(bays_available=Count("bays", filter=Q(bays__status=BayStatus.AVAILABLE)))
-    }
-    reachable: dict[int, tuple[Station, float, float, int]] = {}
-    for row in stations.values():
+    stations = _stations_with_counts(_swaps() is not None).filter(
+        pk__in=[item.station_id for item in near], pack_standards=standard_id
+    )
+    reachable: dict[int, tuple[Station, float, float]] = {}
+    for row in stations:
         distance = geodesic(position, (float(row.latitude), float(row.longitude))).km
         if distance * detour <= range_km:
-            reachable[row.pk] = (row, distance, distance * detour, row.bays_available)
+            reachable[row.pk] = (row, distance, distance * detour)
     if not reachable:
         return CandidateSearch(candidates=[], nearest=_nearest_station(index, standard_id, position))
 
     ids = list(reachable)
     offers = _offers(_station_batteries(station_ids=ids, pack_standard_id=standard_id))
-    queues = active_orders_by_station(station_ids=ids)
     heading_in = heading_in_by_station(
         station_ids=ids, since=now - timedelta(minutes=settings.RECOMMEND_HEADING_IN_MINUTES), exclude_vehicle_id=state.vehicle.pk
     )
@@ -350,11 +363,11 @@ def recommendation_candidates(
     )
 
     candidates = []
-    for pk, (station, distance, road_km, bays_available) in reachable.items():
+    for pk, (station, distance, road_km) in reachable.items():
         station_offers = offers.get(pk, [])
         eta = etas[pk]
-        queue = queues.get(pk, 0) + heading_in.get(pk, 0)
-        wait = max(0.0, queue * float(station.mean_swap_minutes) / max(1, bays_available) - eta)
+        queue = station.active_orders + heading_in.get(pk, 0)  # type: ignore[attr-defined]
+        wait = max(0.0, queue * float(station.mean_swap_minutes) / max(1, station.bays_available) - eta)  # type: ignore[attr-defined]
         target = (float(station.latitude), float(station.longitude))
         if route:
             ahead: float | None = route_alignment(route=route, origin=position, target=target)
@@ -514,28 +527,52 @@ def _calendar(zone: str) -> Calendar | None:
 
 
 def caches_forget() -> None:
-    """Drop what this process keeps between requests: the spatial index and the calendars."""
+    """Drop what this process keeps between requests: the spatial index, calendars and rates."""
     spatial.station_index_forget()
     _calendars.clear()
+    _rates.clear()
+
+
+@functools.lru_cache(maxsize=2)
+def _intervals_since_return(with_swaps: bool) -> QuerySet[ChargingInterval]:
+    """Charging intervals that started after their battery last came back from a vehicle (all,
+    where no return is recorded), built once per process."""
+    intervals = ChargingInterval.objects.all()
+    swaps = _swaps()
+    if with_swaps and swaps is not None:
+        returns = swaps.BatteryCustodyEvent.objects.filter(battery_id=OuterRef("battery_id"), kind=swaps.CustodyKind.RETURNED)
+        intervals = intervals.annotate(since=Subquery(returns.order_by("-at").values("at")[:1])).filter(
+            Q(since__isnull=True) | Q(started_at__gte=F("since"))
+        )
+    return intervals
 
 
 def _charging_since_last_return(*, battery_ids: Sequence[int], until: datetime) -> dict[int, list[pricing.ChargingInterval]]:
     """Each battery's charging intervals since it last left a vehicle (its last return into a
     slot; all of them when none is recorded) up to ``until``, as ``billing.selectors.charging_since``
     reads them for one battery, for all the batteries in one query."""
-    rows = ChargingInterval.objects.filter(battery_id__in=battery_ids, started_at__lt=until)
-    swaps = _swaps()
-    if swaps is not None:
-        returns = swaps.BatteryCustodyEvent.objects.filter(battery_id=OuterRef("battery_id"), kind=swaps.CustodyKind.RETURNED)
-        rows = rows.annotate(since=Subquery(returns.order_by("-at").values("at")[:1])).filter(
-            Q(since__isnull=True) | Q(started_at__gte=F("since"))
-        )
+    rows = _intervals_since_return(_swaps() is not None).filter(battery_id__in=battery_ids, started_at__lt=until)
     intervals: dict[int, list[pricing.ChargingInterval]] = {}
     for battery_id, started_at, ended_at, energy in rows.order_by("started_at").values_list(
         "battery_id", "started_at", "ended_at", "kwh"
     ):
         intervals.setdefault(battery_id, []).append(pricing.ChargingInterval(started_at, min(ended_at, until), energy))
     return intervals
+
+
+_rates: dict[tuple[int, int, str], tuple[float, Decimal | None]] = {}
+
+
+def _usage_rate(battery: Battery, at: datetime) -> Decimal | None:
+    """``usage_rate_in_force``, kept by this process for ``RECOMMEND_RECHECK_SECONDS`` (rates
+    take effect now or later, never earlier: an estimate sees a new one that much late)."""
+    key = (battery.pk, battery.owner_id, health_grade(battery.health_pct))
+    cached = _rates.get(key)
+    if cached is not None and time.monotonic() - cached[0] < settings.RECOMMEND_RECHECK_SECONDS:
+        return cached[1]
+    rate = usage_rate_in_force(battery=battery, at=at)
+    _rates[key] = (time.monotonic(), rate)
+    return rate
 
 
 def usage_rate_in_force(*, battery: Battery, at: datetime) -> Decimal | None:
@@ -575,5 +612,5 @@ def _returned_battery(state: VehicleState, now: datetime) -> pricing.ReturnedBat
         return None
     first = state.batteries[0]
     return pricing.ReturnedBattery(
-        code=first.code, owner=f"owner:{first.owner_id}", trip_kwh=kwh(trip), rate=usage_rate_in_force(battery=first, at=now)
+        code=first.code, owner=f"owner:{first.owner_id}", trip_kwh=kwh(trip), rate=_usage_rate(first, now)
     )

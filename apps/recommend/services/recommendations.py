@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,7 +95,7 @@ def recommendation_make(
         )
 
     ranked = scoring.rank(search.candidates, weights)
-    log = RecommendationLog.objects.create(
+    log = RecommendationLog(
         vehicle=vehicle,
         driver_id=actor.user_id,
         latitude=latitude.quantize(COORDINATE),
@@ -111,6 +112,7 @@ def recommendation_make(
         model_version=model_version,
         shown=min(limit, len(ranked)),
     )
+    _log_insert(log)
     results = [
         RankedStation(
             rank=position,
@@ -132,6 +134,19 @@ def recommendation_make(
         nearest=None,
         message="",
     )
+
+
+def _log_insert(log: RecommendationLog) -> None:
+    """Insert the log. On PostgreSQL, outside any caller's transaction, it commits without waiting
+    for the WAL flush (``synchronous_commit`` off for this one transaction): the answer does not
+    wait on the disk, and a crash of the database can lose the last moments of logs, never
+    corrupt them. A log is history for learning and queue estimates, not money."""
+    asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if asynchronous:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        log.save(force_insert=True)
 
 
 def _logged(rank: int, item: scoring.Scored) -> dict[str, object]:

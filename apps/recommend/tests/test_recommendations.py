@@ -7,6 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from apps.access import Actor
@@ -339,8 +341,7 @@ def test_an_active_swap_order_queues_once_and_holds_its_battery() -> None:
 
 def test_without_the_swaps_app_queues_are_empty_and_nothing_is_reserved(monkeypatch) -> None:
     monkeypatch.setattr(selectors.django_apps, "is_installed", lambda name: False)
-    station = station_at(*north(2), ready=1)
-    assert selectors.active_orders_by_station(station_ids=[station.pk]) == {}
+    station_at(*north(2), ready=1)
     facts = recommend(vehicle_carrying()).results[0].facts
     assert (facts.queue, facts.batteries_ready) == (0, 1)
 
@@ -411,3 +412,14 @@ def test_another_vehicles_order_labels_nothing_of_mine() -> None:
 
 def test_battery_owner_helper_is_an_owner() -> None:
     assert owner().kind == "battery_owner"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_log_commits_without_waiting_for_the_disk_on_postgresql() -> None:
+    station_at(*north(10))
+    vehicle = vehicle_carrying()
+    with CaptureQueriesContext(connection) as captured:
+        recommendation = recommend(vehicle)
+    assert RecommendationLog.objects.filter(pk=recommendation.log_id).exists()
+    asynchronous = [query["sql"] for query in captured.captured_queries if "synchronous_commit" in query["sql"]]
+    assert asynchronous == (["SET LOCAL synchronous_commit TO OFF"] if connection.vendor == "postgresql" else [])

@@ -10,7 +10,8 @@ The driver is handed battery B and returns battery A (PRODUCT.md, "Billing model
 - A's usage fee is for the energy it delivered on this trip: its energy at its last hand-out (its
   last ``delivered`` custody event) less its energy at return, at A's rate in force; without a
   recorded hand-out the trip is unknown and no usage fee is charged;
-- commission per the earners' contracts in force (``apps.ledger`` ``commission_terms_for``).
+- commission per the earners' contracts in force (``apps.ledger`` ``commission_terms_for``), on
+  the bill; a quote leaves it out (it never changes what the driver pays).
 
 Beneficiaries are passed to pricing as organisation ids (strings) and mapped back here.
 """
@@ -64,13 +65,22 @@ def swap_price(
     delivered_kwh: Decimal,
     returned: Battery | None,
     returned_kwh: Decimal,
+    with_commission: bool = True,
 ) -> PricedSwap:
     """Price handing out ``delivered`` with ``delivered_kwh`` for ``returned`` with ``returned_kwh``
     at ``at``. Refuses with the billing module's codes (``tariff_missing``, ``calendar_missing``,
-    ``returned_energy_exceeds_delivered``, ...)."""
+    ``returned_energy_exceeds_delivered``, ...).
+
+    ``with_commission=False`` (a quote) leaves the platform's commission out: it comes out of the
+    earners' shares and never changes what the driver pays, so the quote's total is the same; the
+    bill shows it ("of which, platform commission")."""
     operator = station.operator
-    platform = platform_organisation()
-    organisations = {str(operator.pk): operator, str(platform.pk): platform}
+    organisations = {str(operator.pk): operator}
+    platform_key = "platform"
+    if with_commission:
+        platform = platform_organisation()
+        platform_key = str(platform.pk)
+        organisations[platform_key] = platform
     earners = [operator]
     returned_battery = None
     left_vehicle_at, handed_out = selectors.custody_marks(delivered=delivered, returned=returned)
@@ -86,7 +96,7 @@ def swap_price(
             rate=selectors.battery_rate(battery=returned, at=at),
         )
     commissions = {}
-    for earner in earners:
+    for earner in earners if with_commission else []:
         terms = commission_terms_for(organisation=earner, at=at)
         if terms is not None:
             commissions[str(earner.pk)] = terms
@@ -98,7 +108,7 @@ def swap_price(
         calendar=billing_selectors.calendar_for_zone(zone=station.tariff_zone),
         prices=billing_selectors.station_prices(station=station, at=at),
         operator=str(operator.pk),
-        platform=str(platform.pk),
+        platform=platform_key,
         returned_battery=returned_battery,
         commissions=commissions,
     )

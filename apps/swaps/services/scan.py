@@ -235,6 +235,7 @@ def swap_scan(*, actor: Actor, qr_payload: str, plate: str) -> Scanned:
             delivered_kwh=battery.energy_kwh,
             returned=returned,
             returned_kwh=returned_kwh,
+            with_commission=False,
         )
         # 9. limits, on this quote
         _check_limits(membership, quote_fen=priced.total_fen, day_spent_fen=day_spent)
