@@ -134,10 +134,6 @@ CELERY_RESULT_BACKEND = None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "simulate-demo-controllers": {
-        "task": "apps.demo.tasks.simulate_controller_heartbeats",
-        "schedule": timedelta(seconds=30),
-    },
     # Refit the recommender's factor weights from drivers' choices (apps/recommend/training.py).
     "recommend-retrain": {
         "task": "apps.recommend.tasks.retrain_recommender",
@@ -317,7 +313,8 @@ if SECURE and not env.text("SWAPNET_PERSONAL_DATA_KEY"):
     raise env.ConfigError("SWAPNET_PERSONAL_DATA_KEY", "must be set when SWAPNET_SECURE=1")
 SMS_BACKEND = env.text("SWAPNET_SMS_BACKEND", "apps.accounts.sms.ConsoleSmsBackend")
 VERIFICATION_PROVIDER = env.text("SWAPNET_VERIFICATION_PROVIDER", "apps.accounts.verification_providers.ManualReviewProvider")
-# The demo's simulated station controllers send heartbeats (embedded default only by default).
+# `manage.py serve` runs stand-in controllers for the stations (apps/swaps/simulator.py) beside the
+# server: heartbeats, bay screens, swaps and charging over the controller API (embedded default).
 SIMULATE_CONTROLLERS = env.flag("SWAPNET_SIMULATE_CONTROLLERS", EMBEDDED)
 
 # --- Station recommendation (apps/recommend) ----------------------------------------------

@@ -29,6 +29,10 @@ from apps.billing import services as billing_services
 from apps.billing.models import BatteryRate, StationTariff
 from apps.billing.tou import LOCAL_TIME, Period
 from apps.common.identifiers import id_check_character, normalize_plate, uscc_check_character, vin_check_digit
+from apps.payments.models import SandboxIntent
+from apps.payments.providers import sandbox
+from apps.payments.providers.sandbox import SandboxProvider
+from apps.payments.services import topups as topup_services
 from apps.swaps import services as swap_services
 
 CORRIDOR_FILE = Path(__file__).resolve().parent / "data" / "corridor.json"
@@ -88,6 +92,9 @@ OPERATOR_ADMIN_PHONES = {"hebei-swap-ops": {"13800000011"}, "shanxi-swap-ops": {
 OWNER_ADMIN_PHONES = {"north-battery-bank": {"13800000021"}, "taihang-battery-assets": {"13800000022"}}
 # Usage fees per kWh delivered (corridor.json: 0.25–0.45 CNY/kWh of throughput).
 DEMO_BATTERY_RATES = {"north-battery-bank": Decimal("0.30"), "taihang-battery-assets": Decimal("0.35")}
+# Each demo carrier's wallet starts with one sandbox top-up (¥30,000: about 60 truck swaps).
+DEMO_OPENING_TOP_UPS = {"port-coal-logistics": "13800000031", "jinbei-freight": "13800000032"}
+DEMO_OPENING_TOP_UP_FEN = 3_000_000
 TARIFFS_FROM = datetime(2025, 1, 1, tzinfo=LOCAL_TIME)
 PERIODS = [period.value for period in Period]
 
@@ -294,7 +301,29 @@ def corridor_seed(*, progress: Callable[[Iterator[Any], int, str], Iterator[Any]
         for station in stations:
             count("controller keys", swap_services.controller_key_ensure(station=station)[1])
 
+    # After the commit above: the sandbox delivers its payment event once the payment commits.
+    for carrier_code, admin_phone in DEMO_OPENING_TOP_UPS.items():
+        count("wallet top-ups", _demo_top_up(organisations[carrier_code], people[admin_phone]))
     return SeedReport(created=created)
+
+
+def _demo_top_up(carrier: Organisation, admin: User) -> bool:
+    """Money in the carrier's wallet, so the demo's drivers can swap: a top-up paid through the
+    sandbox provider like any other (a Stripe account is never charged by the seed)."""
+    if not settings.PAYMENT_SANDBOX_ENABLED:
+        return False
+    top_up = topup_services.topup_create(
+        actor=Actor.of(admin),
+        organisation=carrier,
+        amount_fen=DEMO_OPENING_TOP_UP_FEN,
+        request_key="demo-opening-top-up",
+        provider=SandboxProvider(),
+    )
+    paid = SandboxIntent.objects.filter(intent_id=top_up.provider_intent_id).exclude(status__in=sandbox.OPEN_STATUSES)
+    if top_up.provider_intent_id is None or paid.exists():
+        return False
+    sandbox.intent_pay(intent_id=top_up.provider_intent_id)
+    return True
 
 
 def _demo_certification(carrier: Organisation, company: str, credit_body: str, admin: User, platform_admin: Actor) -> bool:
@@ -376,10 +405,3 @@ def _staff_accounts(stations: list[tuple[str, str]]) -> list[DemoAccount]:
         DemoAccount(f"{STAFF_PHONE_PREFIX}{index:02d}", f"站务 {code}", Role.STATION_STAFF, operator, code)
         for index, (code, operator) in enumerate(stations, start=1)
     ]
-
-
-def simulated_heartbeats_send() -> int:
-    """Stamp a heartbeat on every station, standing in for controllers in the demo."""
-    if not settings.SIMULATE_CONTROLLERS:
-        return 0
-    return Station.objects.update(last_heartbeat_at=timezone.now())

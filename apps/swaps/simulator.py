@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -261,9 +262,18 @@ class ControllerSimulator:
         station.pending_intervals = []
         return len(sent)
 
-    def run(self, *, interval_s: float, ticks: int | None = None, on_tick: Callable[[TickReport], None] | None = None) -> None:
+    def run(
+        self,
+        *,
+        interval_s: float,
+        ticks: int | None = None,
+        on_tick: Callable[[TickReport], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Tick every ``interval_s`` seconds, ``ticks`` times or until ``stop`` is set."""
+        stop = stop or threading.Event()
         done = 0
-        while ticks is None or done < ticks:
+        while (ticks is None or done < ticks) and not stop.is_set():
             started = self.clock()
             result = self.tick()
             if on_tick is not None:
@@ -271,7 +281,51 @@ class ControllerSimulator:
             done += 1
             if ticks is not None and done >= ticks:
                 break
-            time.sleep(max(interval_s - (self.clock() - started), 0.0))
+            stop.wait(max(interval_s - (self.clock() - started), 0.0))
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own server's address
+            return True
+    except urllib.error.HTTPError:
+        return True  # it answered (unhealthy is still up)
+    except OSError:
+        return False
+
+
+def simulate_in_background(
+    base_url: str, *, interval_s: float = 5.0, log: Callable[[str], None] | None = None
+) -> threading.Event:
+    """Run stand-in controllers for every station with a key in a daemon thread beside the server
+    (the embedded demo, ``manage.py serve``); set the returned event to stop them. The stations are
+    read once when the thread starts; the first tick waits until the server answers."""
+    from django.conf import settings
+    from django.db import close_old_connections
+
+    stop = threading.Event()
+
+    def simulate() -> None:
+        try:
+            stations, capacities = stations_from_database()
+        finally:
+            close_old_connections()  # the thread reads the database once, then speaks only HTTP
+        if not stations:
+            if log is not None:
+                log("No station has a controller key: no controllers are simulated (run `manage.py seed_demo`).")
+            return
+        while not stop.is_set() and not _answers(f"{base_url.rstrip('/')}/healthz"):
+            stop.wait(0.5)  # the server is still starting
+        ControllerSimulator(
+            base_url,
+            stations,
+            capacities=capacities,
+            token_lifetime_s=int(settings.QR_TOKEN_LIFETIME.total_seconds()),
+            log=log,
+        ).run(interval_s=interval_s, stop=stop)
+
+    threading.Thread(target=simulate, name="simulated-controllers", daemon=True).start()
+    return stop
 
 
 def stations_from_database(codes: list[str] | None = None) -> tuple[list[SimStation], dict[str, Decimal]]:

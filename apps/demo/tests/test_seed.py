@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from apps.access import Actor
 from apps.accounts.models import (
     Membership,
     Organisation,
@@ -16,7 +17,10 @@ from apps.accounts.models import (
 from apps.assets.models import Battery, BatteryLocation, Bay, PackStandard, Station, Vehicle, VehicleAssignment
 from apps.billing.models import BatteryRate, StationTariff, TouCalendarVersion
 from apps.demo import services
-from apps.demo.tasks import simulate_controller_heartbeats
+from apps.ledger.models import Account, Entry, JournalTransaction
+from apps.ledger.selectors import wallet_get
+from apps.ledger.tests.factories import assert_ledger_invariants
+from apps.payments.models import TopUp, TopUpStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +42,10 @@ SEEDED_MODELS = [
 
 def snapshot() -> dict[str, list[dict]]:
     return {model.__name__: list(model.objects.order_by("pk").values()) for model in SEEDED_MODELS}
+
+
+def snapshot_money() -> dict[str, list[dict]]:
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in [TopUp, Account, JournalTransaction, Entry]}
 
 
 def seed() -> str:
@@ -90,19 +98,36 @@ def test_each_station_has_its_own_staff_member() -> None:
     assert sorted(staff.values_list("station__code", flat=True)) == sorted(Station.objects.values_list("code", flat=True))
 
 
-def test_simulated_controllers_bring_the_demo_stations_online(settings) -> None:
-    settings.SIMULATE_CONTROLLERS = True
-    seed()
-    assert not any(station.is_online() for station in Station.objects.all())
-    assert simulate_controller_heartbeats.apply().get() == 10
-    assert all(station.is_online() for station in Station.objects.all())
+def test_each_demo_carrier_starts_with_one_paid_sandbox_top_up(django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        seed()
+    for carrier_code, admin_phone in services.DEMO_OPENING_TOP_UPS.items():
+        wallet = wallet_get(actor=Actor.of(User.objects.get(phone=admin_phone)))
+        assert (wallet.organisation.code, wallet.balance_fen, wallet.available_fen) == (
+            carrier_code,
+            services.DEMO_OPENING_TOP_UP_FEN,
+            services.DEMO_OPENING_TOP_UP_FEN,
+        )
+    assert TopUp.objects.filter(status=TopUpStatus.SUCCEEDED, amount_fen=services.DEMO_OPENING_TOP_UP_FEN).count() == 2
+    assert_ledger_invariants()
 
 
-def test_controllers_are_not_simulated_in_the_real_mode(settings) -> None:
-    settings.SIMULATE_CONTROLLERS = False
-    seed()
-    assert simulate_controller_heartbeats.apply().get() == 0
-    assert not Station.objects.filter(last_heartbeat_at__isnull=False).exists()
+def test_a_second_seed_tops_up_nobody_again(django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        seed()
+    money = snapshot_money()
+    with django_capture_on_commit_callbacks(execute=True):
+        output = seed()
+    assert snapshot_money() == money
+    assert "nothing changed" in output
+
+
+def test_without_the_sandbox_the_seed_charges_no_real_provider(settings, django_capture_on_commit_callbacks) -> None:
+    settings.PAYMENT_SANDBOX_ENABLED = False
+    with django_capture_on_commit_callbacks(execute=True):
+        seed()
+    assert not TopUp.objects.exists()
+    assert not JournalTransaction.objects.exists()
 
 
 def test_every_demo_station_has_a_tariff_and_every_battery_a_rate() -> None:
