@@ -17,14 +17,15 @@ from apps.access import Actor
 from apps.assets import selectors
 from apps.assets.models import Battery, Station, Vehicle
 from apps.assets.serializers import BatterySerializer, StationDetailSerializer, StationSerializer, VehicleSerializer
+from apps.common.schema import QueryTextField
 
 
 class StationFilterInput(serializers.Serializer[Any]):
-    status = serializers.CharField(required=False)
+    status = QueryTextField(required=False, help_text="open, closed or maintenance")
     online = serializers.BooleanField(required=False, allow_null=True, default=None)
-    pack_standard = serializers.CharField(required=False)
-    tariff_zone = serializers.CharField(required=False)
-    q = serializers.CharField(required=False, help_text="Part of a code or a name.")
+    pack_standard = QueryTextField(required=False)
+    tariff_zone = QueryTextField(required=False)
+    q = QueryTextField(required=False, help_text="Part of a code or a name.")
 
 
 class StationListApi(ListAPIView[Station]):

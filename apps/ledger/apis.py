@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from apps.access import Actor
 from apps.common.money import money_json
-from apps.common.schema import MoneyField
+from apps.common.schema import ORGANISATION_PARAMETER, MoneyField
 from apps.ledger import selectors
 from apps.ledger.models import JournalTransaction, Statement
 
@@ -46,9 +46,6 @@ def _wallet(request: Request) -> selectors.Wallet:
     return selectors.wallet_get(actor=Actor.of(request.user), organisation_id=query.validated_data.get("organisation"))
 
 
-ORGANISATION_PARAMETER = OpenApiParameter(
-    "organisation", int, description="The organisation; needed by those who administer several (and by the platform)."
-)
 
 
 class WalletApi(APIView):

@@ -22,16 +22,13 @@ from apps.access import Actor
 from apps.access import payments as payments_access
 from apps.common.idempotency import HEADER, idempotent
 from apps.common.money import money_json
-from apps.common.schema import MoneyField, MoneySerializer, error_response
+from apps.common.schema import ORGANISATION_PARAMETER, MoneyField, MoneySerializer, error_response
 from apps.payments import selectors, services
 from apps.payments.models import Provider, Refund, TopUp, TopUpStatus
 from apps.payments.providers import checkout_path
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER, str, OpenApiParameter.HEADER, required=False, description="A retry with the same key returns the first answer."
-)
-ORGANISATION_PARAMETER = OpenApiParameter(
-    "organisation", int, description="The carrier or individual; needed by those who administer several (and the platform)."
 )
 
 

@@ -24,7 +24,7 @@ from apps.accounts.models import LicenceClass, RealNameVerification, Role, User,
 from apps.accounts.selectors import verification as selectors
 from apps.accounts.services import verification as services
 from apps.common.errors import ApplicationError
-from apps.common.schema import error_response
+from apps.common.schema import QueryChoiceField, error_response
 
 UNVERIFIED = "unverified"  # the status of a driver who has submitted nothing yet
 # Personal data must not sit in a browser's or a proxy's cache.
@@ -105,7 +105,7 @@ class VerificationSubmitInput(serializers.Serializer[Any]):
 
 
 class VerificationFilterInput(serializers.Serializer[Any]):
-    status = serializers.ChoiceField(choices=VerificationStatus.choices, required=False)
+    status = QueryChoiceField(choices=VerificationStatus.choices, required=False)
 
 
 class VerificationRejectInput(serializers.Serializer[Any]):

@@ -161,7 +161,7 @@ def certification_list(*, actor: Actor, status: str | None = None) -> QuerySet[C
     """Applications the actor sees, oldest first (the platform's review queue is first come,
     first served)."""
     certifications = carrier_access.visible_certifications(actor).select_related("organisation")
-    if status:
+    if status is not None:
         if status not in CertificationStatus.values:
             raise ApplicationError(
                 "invalid_filter", _("status must be one of %(values)s.") % {"values": ", ".join(CertificationStatus.values)}

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from apps.accounts import sms
 from apps.accounts.models import AuthToken, SmsCode, User
 from apps.accounts.tests.factories import UserFactory
+from apps.common.schema import COMMON_ERRORS
 
 pytestmark = pytest.mark.django_db
 
@@ -335,6 +336,8 @@ def test_schema_documents_the_auth_endpoints_and_bearer_tokens(api: APIClient) -
         "/api/v1/auth/password-reset",
         "/api/v1/auth/password-reset/confirm",
     } <= set(paths)
-    assert set(paths["/api/v1/auth/login"]["post"]["responses"]) == {"200", "400", "429"}
+    login_responses = paths["/api/v1/auth/login"]["post"]["responses"]
+    assert set(login_responses) == {"200", *COMMON_ERRORS}
+    assert "login_failed" in login_responses["400"]["description"]  # the view's own text, not the shared one
     assert paths["/api/v1/auth/login"]["post"]["security"] == [{}]
     assert schema["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}

@@ -107,3 +107,65 @@ def test_healthz_reports_a_failing_dependency_with_503(client, monkeypatch) -> N
         "status": "unavailable",
         "checks": {"database": "ok", "channel_layer": "ok", "broker": "error: ConnectionError"},
     }
+
+
+@pytest.mark.parametrize("page_size", ["0", "101", "ten", "", "-1", "2.5"])
+def test_a_page_size_out_of_range_is_refused_not_replaced(driver_client: APIClient, page_size: str) -> None:
+    StationFactory.create_batch(3)
+    response = driver_client.get("/api/v1/stations", {"page_size": page_size})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "page_size_invalid"
+    assert list(response.json()["error"]["fields"]) == ["page_size"]
+
+
+def test_a_page_size_in_range_is_taken(driver_client: APIClient) -> None:
+    StationFactory.create_batch(3)
+    assert len(driver_client.get("/api/v1/stations", {"page_size": "2"}).json()["results"]) == 2
+    assert len(driver_client.get("/api/v1/stations", {"page_size": "100"}).json()["results"]) == 3
+
+
+@pytest.mark.parametrize("parameter", ["status", "pack_standard", "tariff_zone", "q"])
+def test_an_empty_filter_is_refused_not_read_as_absent(driver_client: APIClient, parameter: str) -> None:
+    StationFactory()
+    response = driver_client.get("/api/v1/stations", {parameter: ""})
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == [parameter]
+
+
+def test_the_api_takes_only_json_bodies() -> None:
+    from apps.accounts.models import User
+
+    response = APIClient().post("/api/v1/auth/register", {"phone": "13900000001", "password": "correct horse battery"})
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert not User.objects.filter(phone="13900000001").exists()
+
+
+def test_an_error_of_an_svg_endpoint_is_json() -> None:
+    operator = member(Role.OPERATOR_ADMIN, OrganisationFactory(kind=OrganisationKind.STATION_OPERATOR))
+    client = APIClient()
+    client.force_authenticate(operator)
+    response = client.get("/api/v1/stations/SWN-NOPE/bay-codes.svg", {"format": "svg"})
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_every_operation_documents_the_shared_errors_and_idempotency_keys(client) -> None:
+    from apps.common.schema import COMMON_ERRORS, IDEMPOTENCY_KEY_SCHEMA
+
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    methods = {"get", "post", "put", "delete"}
+    operations = [op for ops in schema["paths"].values() for method, op in ops.items() if method in methods]
+    assert len(operations) > 50
+    for operation in operations:
+        assert set(COMMON_ERRORS) <= set(operation["responses"]), operation["operationId"]
+    keyed = [
+        parameter
+        for operation in operations
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "Idempotency-Key"
+    ]
+    assert keyed
+    assert all(parameter["schema"] == IDEMPOTENCY_KEY_SCHEMA for parameter in keyed)
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
