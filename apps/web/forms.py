@@ -49,7 +49,7 @@ class ScanForm(forms.Form):
     code = forms.CharField(
         label=_("Bay code"),
         max_length=200,
-        widget=forms.TextInput(attrs={"placeholder": "CZ-01-1", "autocapitalize": "characters", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"placeholder": "SWN-HHA-W-1", "autocapitalize": "characters", "autocomplete": "off"}),
     )
     plate = forms.ChoiceField(label=_("Vehicle"), choices=[])
 

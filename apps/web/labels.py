@@ -56,3 +56,13 @@ ABNORMAL_REASONS: dict[str, Promise] = {
     "timeout": _("The swap did not finish in time."),
     "staff_reported": _("Reported by station staff."),
 }
+MOVEMENTS: dict[str, Promise] = {
+    "top_up": _("Top-up"),
+    "energy_deposit": _("Energy deposit"),
+    "swap_expense": _("Battery swap"),
+    "swap_income": _("Swap income"),
+    "commission": _("Commission"),
+    "refund": _("Refund"),
+    "adjustment": _("Adjustment"),
+    "hold": _("Hold"),
+}

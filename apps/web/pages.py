@@ -65,7 +65,7 @@ def sign_in_redirect(request: HttpRequest) -> HttpResponseRedirect:
 
 
 def page(role: str) -> Callable[[View[P]], View[P]]:
-    """Open the view to ``role`` only (module docstring); the actor is ``request.actor``."""
+    """Open the view to ``role`` only (module docstring); views read the actor with ``actor_of``."""
     allowed = ROLES[role]
 
     def decorator(view: View[P]) -> View[P]:
@@ -76,7 +76,6 @@ def page(role: str) -> Callable[[View[P]], View[P]]:
                 return sign_in_redirect(request)
             if not allowed(actor):
                 raise Http404
-            request.actor = actor  # type: ignore[attr-defined]
             try:
                 return view(request, *args, **kwargs)
             except NotFound:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from apps.access import Actor, visible_stations
+from apps.access import Actor, visible_batteries, visible_stations
 from apps.access import swaps as swap_access
 from apps.assets.models import Battery, Station
 from apps.swaps.models import ACTIVE_STATES, OrderState, SwapOrder
@@ -27,9 +27,10 @@ def driver_orders(*, actor: Actor) -> QuerySet[SwapOrder]:
 def driver_active_order(*, actor: Actor) -> SwapOrder | None:
     """The driver's order in progress, or the latest one that needs attention (abnormal)."""
     orders = driver_orders(actor=actor)
-    return orders.filter(state__in=ACTIVE_STATES).first() or orders.filter(
-        state=OrderState.ABNORMAL, created_at__gte=timezone.now() - timedelta(days=1)
-    ).first()
+    return (
+        orders.filter(state__in=ACTIVE_STATES).first()
+        or orders.filter(state=OrderState.ABNORMAL, created_at__gte=timezone.now() - timedelta(days=1)).first()
+    )
 
 
 def staff_stations(*, actor: Actor) -> list[Station]:
@@ -38,20 +39,22 @@ def staff_stations(*, actor: Actor) -> list[Station]:
     return list(stations.select_related("operator").order_by("code"))
 
 
-def station_day_orders(*, station: Station, since: datetime) -> QuerySet[SwapOrder]:
-    """The station's orders swapped or ended since ``since`` (a local midnight), newest first."""
+def station_day_orders(*, actor: Actor, station: Station, since: datetime) -> QuerySet[SwapOrder]:
+    """The station's orders made or ended since ``since`` (a local midnight), newest first."""
     return (
-        SwapOrder.objects.filter(station=station)
+        swap_access.visible_orders(actor)
+        .filter(station=station)
         .filter(Q(created_at__gte=since) | Q(completed_at__gte=since) | Q(cancelled_at__gte=since))
         .select_related("vehicle", "bay", "delivered_battery", "returned_battery")
         .order_by("-created_at", "-pk")
     )
 
 
-def station_slots(*, station: Station) -> list[Battery]:
-    """The batteries in the station's slots, by slot."""
+def station_slots(*, actor: Actor, station: Station) -> list[Battery]:
+    """The batteries in the station's slots (that the actor sees), by slot."""
     return list(
-        Battery.objects.filter(station=station, station_slot__isnull=False)
+        visible_batteries(actor)
+        .filter(station=station, station_slot__isnull=False)
         .select_related("pack_standard", "owner")
         .order_by("station_slot")
     )

@@ -66,7 +66,7 @@ def test_registering_signs_the_person_in_and_asks_for_verification() -> None:
     client = Client()
     response = client.post("/register", {"display_name": "张师傅", "phone": "13900000002", "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/driver/verification"
     user = User.objects.get(phone="13900000002")
     assert (user.display_name, int(client.session["_auth_user_id"])) == ("张师傅", user.pk)
 

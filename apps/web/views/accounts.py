@@ -18,10 +18,6 @@ from apps.common.errors import ApplicationError
 from apps.web.forms import RegisterForm, SignInForm
 from apps.web.pages import actor_of, form_errors, is_driver, is_platform, is_staff
 
-# Set to the driver's pages as they land.
-DRIVER_HOME = ""
-REGISTERED_NEXT = "web:home"
-
 
 def _next_url(request: HttpRequest) -> str:
     wanted = request.POST.get("next") or request.GET.get("next") or ""
@@ -39,8 +35,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("web:platform-verifications"))
     if is_staff(actor):
         return HttpResponseRedirect(reverse("web:staff-home"))
-    if is_driver(actor) and DRIVER_HOME:
-        return HttpResponseRedirect(reverse(DRIVER_HOME))
+    if is_driver(actor):
+        return HttpResponseRedirect(reverse("web:driver-home"))
     return render(request, "web/home.html", {})
 
 
@@ -81,7 +77,7 @@ def register(request: HttpRequest) -> HttpResponse:
             status = error.status_code
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return HttpResponseRedirect(reverse(REGISTERED_NEXT))
+            return HttpResponseRedirect(reverse("web:driver-verification"))
     elif request.method == "POST":
         status = 400
     return render(request, "web/register.html", {"form": form}, status=status)
