@@ -99,6 +99,8 @@ def corridor_map_svg(
     y = height - 14
     x = PAD
     for colour, key in ((OK, "ok"), (LOW, "low"), (OFF, "offline"), (YOU, "here")):
+        if key == "here" and not here:  # no position, no "you" in the legend (the consoles' network map)
+            continue
         parts.append(f'<circle cx="{x + 6}" cy="{y - 4}" r="6" fill="{colour}"/>')
         parts.append(f'<text x="{x + 16}" y="{y}" font-size="12" fill="{INK}">{escape(legend.get(key, key))}</text>')
         x += (

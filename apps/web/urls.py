@@ -41,3 +41,8 @@ urlpatterns = [
         "platform/verifications/<int:verification_id>/reject", platform.verification_reject, name="platform-verification-reject"
     ),
 ]
+
+# The consoles (carriers, operators, battery owners, the platform; statements): apps/web/console_urls.py
+from apps.web.console_urls import urlpatterns as console_urlpatterns  # noqa: E402
+
+urlpatterns += console_urlpatterns
