@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.swaps",
     "apps.live",
     "apps.demo",
+    "apps.web",
 ]
 
 MIDDLEWARE = [

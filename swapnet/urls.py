@@ -23,7 +23,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
-    *i18n_patterns(path("admin/", admin.site.urls), prefix_default_language=False),
+    # The pages (apps/web): Chinese at /, English under /en/ (set_language switches between them).
+    *i18n_patterns(path("admin/", admin.site.urls), path("", include("apps.web.urls")), prefix_default_language=False),
 ]
 
 handler404 = "apps.common.views.not_found"

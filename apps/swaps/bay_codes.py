@@ -18,7 +18,7 @@ MODULE = 4  # px per QR module
 QUIET = 4  # modules of quiet zone
 COLUMNS = 3
 CELL_WIDTH = 260
-CAPTION = 44
+CAPTION = 64
 MARGIN = 24
 TITLE = 64
 
@@ -58,7 +58,12 @@ def bay_codes_svg(*, station: Station, bays: list[Bay]) -> str:
         parts.append(f'<g id="bay-{bay.number}"><path d="{path}" fill="#000"/>')
         parts.append(
             f'<text x="{x + size // 2}" y="{y + size + 22}" text-anchor="middle" font-family="sans-serif" font-size="18">'
-            f"{escape(station.code)} · 换电位 {bay.number} · bay {bay.number}</text></g>"
+            f"{escape(station.code)} · 换电位 {bay.number} · bay {bay.number}</text>"
+        )
+        # The typed code, for phones that cannot read the symbol (qr.typed_code_parse).
+        parts.append(
+            f'<text x="{x + size // 2}" y="{y + size + 42}" text-anchor="middle" font-family="monospace" font-size="16" '
+            f'font-weight="bold">{escape(station.code)}-{bay.number}</text></g>'
         )
     footer_y = height - MARGIN
     if not printed:

@@ -9,6 +9,11 @@ Two kinds:
 - **printed** (a bay without a screen): ``P1.<bay id>.<sig>``. It never expires and may be scanned
   again and again; its orders are always confirmed by staff at the bay.
 
+A bay's plate also shows its **typed code**, ``<station code>-<bay number>`` (e.g. ``SWN-HHA-W-1``),
+for a driver whose phone cannot read the QR symbol. It is not signed: it names a bay as a printed
+code does, and is treated like one (``typed_code_parse`` here; the scan resolves it to the bay and
+its orders are always confirmed by staff at the bay).
+
 The signature is the first 128 bits of HMAC-SHA256 over everything before it, with a key derived
 from ``SECRET_KEY`` for this purpose only (so rotating ``SECRET_KEY`` invalidates every printed
 code: print the sheets again). Base64url without padding. Verification is constant-time.
@@ -21,6 +26,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -39,6 +45,9 @@ MAX_TOKEN_LENGTH = 200
 _B64 = r"[A-Za-z0-9_-]"
 _SCREEN = re.compile(rf"^S1\.([1-9][0-9]{{0,17}})\.([1-9][0-9]{{0,11}})\.({_B64}{{16}})\.({_B64}{{22}})$")
 _PRINTED = re.compile(rf"^P1\.([1-9][0-9]{{0,17}})\.({_B64}{{22}})$")
+# A station code (letters, digits, dashes; at most 20) and a bay number, dash-separated.
+_TYPED = re.compile(r"^([A-Z0-9](?:[A-Z0-9-]{0,18}[A-Z0-9])?)-([1-9][0-9]{0,2})$")
+MAX_TYPED_LENGTH = 24
 
 
 class QrError(ValueError):
@@ -106,3 +115,15 @@ def token_verify(raw: str, *, now: datetime, lifetime: timedelta) -> BayToken:
             raise QrError("qr_invalid")
         return BayToken(QrKind.PRINTED, int(bay), None, None, token)
     raise QrError("qr_invalid")
+
+
+def typed_code_parse(raw: str) -> tuple[str, int] | None:
+    """The station code and bay number a typed bay code names (full-width characters, spaces and
+    case folded), or None when it is not shaped like one."""
+    text = "".join(unicodedata.normalize("NFKC", raw).split()).upper().replace("—", "-").replace("－", "-")
+    if len(text) > MAX_TYPED_LENGTH:
+        return None
+    match = _TYPED.match(text)
+    if match is None:
+        return None
+    return match.group(1), int(match.group(2))

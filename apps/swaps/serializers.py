@@ -26,7 +26,10 @@ def kwh_field(**options: Any) -> serializers.DecimalField:
 
 # --- Inputs -----------------------------------------------------------------------------
 class ScanInput(serializers.Serializer[Any]):
-    qr = serializers.CharField(max_length=200, help_text="The bay's QR token, as scanned.")
+    qr = serializers.CharField(
+        max_length=200,
+        help_text="The bay's QR token, as scanned; or the typed code on the bay's plate, `<station code>-<bay number>`.",
+    )
     plate = serializers.CharField(max_length=20, help_text="The vehicle's plate, e.g. 冀J12345D.")
 
 

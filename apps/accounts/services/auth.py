@@ -29,7 +29,7 @@ from django.utils.translation import gettext
 from apps.accounts.authentication import auth_token_hash
 from apps.accounts.models import AuthToken, SmsCode, SmsCodePurpose, User
 from apps.accounts.sms import send_sms
-from apps.accounts.throttling import throttle_hit, throttle_refund
+from apps.accounts.throttling import ThrottleTicket, throttle_hit, throttle_refund
 from apps.common.errors import ApplicationError, Conflict
 from apps.common.identifiers import InvalidIdentifier, fold, mask_phone, normalize_phone
 
@@ -109,10 +109,7 @@ def _phone_in_use() -> ApplicationError:
 
 
 # --- Sign-in tokens ---------------------------------------------------------------------
-def auth_login(*, phone: str, password: str, label: str = "", client_address: str) -> tuple[User, str]:
-    """Check the password and issue a token. The raw token is returned here once; only its
-    hash is stored. Failed attempts count towards the per-number and per-address limits;
-    successful ones are given back."""
+def _credentials_check(*, phone: str, password: str, client_address: str) -> tuple[User, ThrottleTicket]:
     phone = _phone(phone)
     ticket = throttle_hit(action="login", phone=phone, client_address=client_address)
     user = User.objects.filter(phone=phone, is_active=True).first()
@@ -121,12 +118,29 @@ def auth_login(*, phone: str, password: str, label: str = "", client_address: st
         raise _login_failed()
     if not user.check_password(password):
         raise _login_failed()
+    return user, ticket
+
+
+def auth_login(*, phone: str, password: str, label: str = "", client_address: str) -> tuple[User, str]:
+    """Check the password and issue a token. The raw token is returned here once; only its
+    hash is stored. Failed attempts count towards the per-number and per-address limits;
+    successful ones are given back."""
+    user, ticket = _credentials_check(phone=phone, password=password, client_address=client_address)
     with transaction.atomic():
         raw_token = _issue_token(user=user, label=label)
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
     throttle_refund(ticket)
     return user, raw_token
+
+
+def auth_session_check(*, phone: str, password: str, client_address: str) -> User:
+    """The web pages' sign-in: the same checks, limits and answers as ``auth_login``, without a
+    token (the page then starts a Django session for the user, which the API and the live
+    streams accept too)."""
+    user, ticket = _credentials_check(phone=phone, password=password, client_address=client_address)
+    throttle_refund(ticket)
+    return user
 
 
 def auth_logout(*, token: AuthToken) -> None:

@@ -39,7 +39,8 @@ class SwapScanApi(APIView):
         parameters=[IDEMPOTENCY_KEY],
         summary="Scan a bay's QR code: a queued order (battery reserved, quote held) or the failed check",
         description=(
-            "Checks, in order (the first failure answers): qr_invalid 400, qr_expired 410, qr_used 409, plate_invalid 400; "
+            "Checks, in order (the first failure answers): qr_invalid 400, qr_expired 410, qr_used 409, bay_code_unknown 400 "
+            "(a typed bay code naming no bay), plate_invalid 400; "
             "driver_not_verified, carrier_not_certified, vehicle_not_assigned, licence_class_insufficient, licence_expired "
             "(403); vehicle_incompatible, station_offline, station_closed, bay_out_of_service, no_battery_available, "
             "order_active (409); limit_per_swap_exceeded, limit_per_day_exceeded (403); insufficient_funds, "

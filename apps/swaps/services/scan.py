@@ -5,6 +5,8 @@ The checks, in this order (the first failure is answered; a refusal changes noth
 
  0. the QR token: ``qr_invalid`` (400: malformed, tampered, unknown bay, issued in the future),
     ``qr_expired`` (410: a screen token past its lifetime), ``qr_used`` (409: its order exists);
+    or a typed bay code ``<station code>-<bay number>`` (``qr.typed_code_parse``), treated like the
+    bay's printed code: ``bay_code_unknown`` (400) when no bay has it;
     the plate: ``plate_invalid`` (400);
  1. the driver's real-name verification is approved: ``driver_not_verified``;
  2. the carrier that would pay (the vehicle's, if the driver drives for it; else any of the
@@ -72,7 +74,15 @@ def _token(payload: str, now: datetime) -> qr.BayToken:
     try:
         return qr.token_verify(payload, now=now, lifetime=settings.QR_TOKEN_LIFETIME)
     except qr.QrError as error:
-        raise refusal(error.code) from None
+        typed = qr.typed_code_parse(payload) if error.code == "qr_invalid" else None
+        if typed is None:
+            raise refusal(error.code) from None
+    # A typed bay code: the bay it names, treated like its printed code (staff confirm).
+    station_code, number = typed
+    bay_id = Bay.objects.filter(station__code=station_code, number=number).values_list("pk", flat=True).first()
+    if bay_id is None:
+        raise refusal("bay_code_unknown")
+    return qr.BayToken(QrKind.PRINTED, bay_id, None, None, f"{station_code}-{number}")
 
 
 @dataclass(frozen=True)
