@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.apps import apps
 from django.conf import settings as django_settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 ORIGIN = b"http://localhost"
@@ -34,9 +34,10 @@ def _unlink_ledger_before_flush(request: pytest.FixtureRequest) -> Iterator[None
         for field in model._meta.concrete_fields:
             related = field.related_model
             if field.is_relation and related is not None and related._meta.app_label == "ledger":
-                if field.null:
-                    model._base_manager.update(**{field.name: None})
-                else:
+                try:
+                    with transaction.atomic():
+                        model._base_manager.update(**{field.name: None})
+                except IntegrityError:  # not nullable, or a constraint needs the link
                     model._base_manager.all().delete()
 
 
@@ -98,9 +99,7 @@ class Socket:
         await self.communicator.disconnect()
 
 
-async def socket(
-    application: Any, path: str, *, user: Any = None, origin: bytes | None = ORIGIN, query: str = ""
-) -> Socket:
+async def socket(application: Any, path: str, *, user: Any = None, origin: bytes | None = ORIGIN, query: str = "") -> Socket:
     headers = [(b"host", b"localhost")]
     if origin is not None:
         headers.append((b"origin", origin))

@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 
 from apps.access import Actor
 from apps.accounts.models import CertificationStatus, OrganisationKind, Role
-from apps.accounts.tests.factories import OrganisationFactory, member
+from apps.accounts.tests.factories import OrganisationFactory
 from apps.assets.models import VehicleAssignment
 from apps.live.tests.conftest import opened, types_until
 from apps.swaps.models import SwapOrder
