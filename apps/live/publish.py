@@ -127,28 +127,30 @@ def _stock_messages(station_id: int, *, also_owners: set[int] | None = None) -> 
     return messages
 
 
+def line_message(station_id: int) -> Outgoing:
+    """The station's queue for the phones of the drivers waiting in it (``queue.position`` each)."""
+    line = selectors.station_line(station_id=station_id)
+    data = {
+        "station": line.station_code,
+        "station_id": line.station_id,
+        "order_ids": line.order_ids,
+        "mean_swap_s": line.mean_swap_s,
+    }
+    return Outgoing(streams.DRIVER, "queue.line", data, [streams.queue_group(station_id)], line=True)
+
+
+def _line_messages(order_id: int, state: str) -> list[Outgoing]:
+    station_id = selectors.order_station_id(order_id=order_id)
+    if station_id is None or state == OrderState.SETTLED:
+        return []
+    return [line_message(station_id)]
+
+
 def _order_messages(order_id: int, state: str) -> list[Outgoing]:
     facts = selectors.order_facts(order_id=order_id)
     if facts is None:
         return []
     messages: list[Outgoing] = []
-    if state != OrderState.SETTLED:
-        # First, so that a queue of waiting phones hears of it as soon as it can.
-        line = selectors.station_line(station_id=facts.station_id)
-        messages.append(
-            Outgoing(
-                streams.DRIVER,
-                "queue.line",
-                {
-                    "station": line.station_code,
-                    "station_id": line.station_id,
-                    "order_ids": line.order_ids,
-                    "mean_swap_s": line.mean_swap_s,
-                },
-                [streams.queue_group(facts.station_id)],
-                line=True,
-            )
-        )
     driver = [streams.driver_group(facts.driver_id)]
     follow = {"station_id": facts.station_id, "order_id": facts.order_id, "order_state": facts.state}
     state_data = {"order": facts.order_id, "state": facts.state, "station": facts.station_code}
@@ -203,6 +205,8 @@ def order_state_changed(order_id: int, state: str) -> None:
     commits its order already ``queued`` (both transitions are in one transaction)."""
     if state == OrderState.REQUESTED:
         return
+    # The queue first, on its own, so that a queue of waiting phones hears of it as soon as it can.
+    _guarded(f"queue of order {order_id}", _line_messages, order_id, state)
     _guarded(f"order {order_id}", _order_messages, order_id, state)
 
 

@@ -88,6 +88,10 @@ def order_json(facts: OrderFacts) -> dict[str, Any]:
     }
 
 
+def order_station_id(*, order_id: int) -> int | None:
+    return SwapOrder.objects.filter(pk=order_id).values_list("station_id", flat=True).first()
+
+
 @dataclass(frozen=True)
 class Line:
     """A station's queue as its waiting drivers see it: the orders queued, called or swapping,
