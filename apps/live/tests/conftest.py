@@ -48,7 +48,7 @@ def live_layer(settings: Any) -> str:
         settings.CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {**django_settings.CHANNEL_LAYERS["default"]["CONFIG"], "prefix": prefix},
+                "CONFIG": {**dict(django_settings.CHANNEL_LAYERS["default"]["CONFIG"]), "prefix": prefix},
             }
         }
         settings.CACHES = {
