@@ -42,6 +42,15 @@ def _unlink_ledger_before_flush(request: pytest.FixtureRequest) -> Iterator[None
 
 
 @pytest.fixture(autouse=True)
+def _live_subscribed() -> None:
+    """The live publisher listens to the swaps' events (``LiveConfig.ready``), whatever other tests did."""
+    from apps.live import publish
+    from apps.swaps import events
+
+    events.subscribe(publish.order_state_changed)
+
+
+@pytest.fixture(autouse=True)
 def live_layer(settings: Any) -> str:
     prefix = f"t{uuid.uuid4().hex[:12]}"
     if django_settings.REDIS_URL:
