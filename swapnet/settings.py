@@ -114,7 +114,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.text("SWAPNET_CHANNEL_PREFIX", "swapnet")},
+            # A read timeout above the layer's 5 s blocking pop: redis-py 8 defaults to 5 s as
+            # well, and a consumer whose pop times out first dies with its WebSocket.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": env.text("SWAPNET_CHANNEL_PREFIX", "swapnet"),
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.swaps.urls")),
     path("", include("apps.ledger.urls")),
     path("", include("apps.payments.urls")),
+    path("", include("apps.live.urls")),
 ]
 
 urlpatterns = [

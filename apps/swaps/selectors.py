@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -128,19 +128,23 @@ def spent_on_day(*, driver_id: int, carrier_id: int, day: date) -> int:
 
 
 # --- Batteries --------------------------------------------------------------------------
-def ready_batteries(*, station: Station, pack_standard_id: int, exclude: set[int] | None = None) -> list[Battery]:
-    """Batteries the station may hand out now for this pack standard: in its slots, charged to the
-    ready level, not too hot, without a reported fault, not held by an order. Fullest first."""
-    batteries = (
-        Battery.objects.filter(
-            location=BatteryLocation.STATION,
-            station=station,
-            pack_standard_id=pack_standard_id,
-            charge_pct__gte=settings.BATTERY_READY_MIN_CHARGE_PCT,
-        )
+def ready_battery_queryset() -> QuerySet[Battery]:
+    """Batteries in a station's slots that may be handed out now: charged to the ready level, not
+    too hot, without a reported fault, not held by an order (any station, any pack standard)."""
+    return (
+        Battery.objects.filter(location=BatteryLocation.STATION, charge_pct__gte=settings.BATTERY_READY_MIN_CHARGE_PCT)
         .filter(Q(temperature_c__isnull=True) | Q(temperature_c__lte=settings.BATTERY_MAX_TEMPERATURE_C))
         .exclude(condition__has_fault=True)
         .exclude(pk__in=SwapOrder.objects.filter(battery_held=True).values("reserved_battery_id"))
+    )
+
+
+def ready_batteries(*, station: Station, pack_standard_id: int, exclude: set[int] | None = None) -> list[Battery]:
+    """Batteries the station may hand out now for this pack standard (``ready_battery_queryset``).
+    Fullest first."""
+    batteries = (
+        ready_battery_queryset()
+        .filter(station=station, pack_standard_id=pack_standard_id)
         .select_related("owner")
         .order_by("-energy_kwh", "pk")
     )

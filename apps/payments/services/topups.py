@@ -151,6 +151,10 @@ def topup_apply_intent(*, intent: Intent, observed_at: datetime) -> str:
                 "updated_at",
             ]
         )
+        from apps.live import publish  # the live push of the new balance, after the commit
+
+        organisation_id = top_up.organisation_id
+        transaction.on_commit(lambda: publish.wallet_changed(organisation_id))
         return "credited"
     if top_up.status == TopUpStatus.CANCELED:
         return "unchanged: already canceled"

@@ -155,6 +155,9 @@ def controller_heartbeat(*, station: Station, slots: list[SlotReading], now: dat
                 battery=battery, defaults={"faults": faults, "has_fault": bool(faults), "reported_at": moment}
             )
             result.updated.append(code)
+        from apps.live import publish  # the station's status and stock, pushed after the commit
+
+        transaction.on_commit(lambda: publish.station_changed(station.pk))
     station.last_heartbeat_at = moment
     return result
 

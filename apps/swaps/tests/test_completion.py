@@ -346,12 +346,16 @@ def test_resolving_needs_an_abnormal_order_and_a_known_action() -> None:
 def test_every_committed_transition_is_announced_after_the_commit(django_capture_on_commit_callbacks) -> None:
     world = swap_world()
     seen: list[tuple[int, str]] = []
-    events.subscribe(lambda order_id, state: seen.append((order_id, state)))
+
+    def receiver(order_id: int, state: str) -> None:
+        seen.append((order_id, state))
+
+    events.subscribe(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             order = advanced(world, "completed")
     finally:
-        events._receivers.clear()
+        events.unsubscribe(receiver)
     assert seen == [(order.pk, s) for s in ("requested", "queued", "called", "swapping", "completed")]
 
 
