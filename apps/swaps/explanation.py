@@ -309,7 +309,7 @@ def _charging(context: PricingContext) -> dict[str, Any]:
                 "ended_at": _moment(interval.end),
                 "kwh": _kwh(interval.kwh),
                 "by_period": [
-                    {"period": period.value, "label": period_label(period), "kwh": _kwh(parts[period])}
+                    {"period": period.value, "period_label": period_label(period), "kwh": _kwh(parts[period])}
                     for period in Period
                     if parts.get(period)
                 ],
@@ -324,7 +324,7 @@ def _charging(context: PricingContext) -> dict[str, Any]:
         "by_period": [
             {
                 "period": period.value,
-                "label": period_label(period),
+                "period_label": period_label(period),
                 "kwh": _kwh(totals[period]),
                 "share_pct": _dec(totals[period] * HUNDRED / charged, "0.01"),
             }
@@ -450,7 +450,7 @@ def _line(
     return {
         "position": line.position,
         "kind": kind,
-        "label": str(LineKind(kind).label),
+        "title": str(LineKind(kind).label),
         "beneficiary": _organisation(line.beneficiary),
         "period": line.period or None,
         "period_label": period_label(line.period) if line.period else None,
@@ -489,7 +489,7 @@ def _commission(line: OrderLine, context: PricingContext | None) -> dict[str, An
     return {
         "position": line.position,
         "kind": LineKind.COMMISSION.value,
-        "label": str(LineKind.COMMISSION.label),
+        "title": str(LineKind.COMMISSION.label),
         "earner": _organisation(earner),
         "beneficiary": _organisation(line.beneficiary),
         "base": money_json(base),

@@ -53,7 +53,7 @@ class RoundingFields(serializers.Serializer[Any]):
 class ExplainedLineSerializer(RoundingFields):
     position = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=["energy", "service_energy", "service_swap", "battery_usage"])
-    label = serializers.CharField()
+    title = serializers.CharField()
     beneficiary = OrganisationRefSerializer()
     period = serializers.CharField(allow_null=True)
     period_label = serializers.CharField(allow_null=True)
@@ -73,7 +73,7 @@ class ContractRefSerializer(serializers.Serializer[Any]):
 class ExplainedCommissionSerializer(RoundingFields):
     position = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=["commission"])
-    label = serializers.CharField()
+    title = serializers.CharField()
     earner = OrganisationRefSerializer(help_text="Whose lines it comes out of.")
     beneficiary = OrganisationRefSerializer()
     base = MoneySerializer(help_text="The earner's share of the bill.")
@@ -85,7 +85,7 @@ class ExplainedCommissionSerializer(RoundingFields):
 
 class PeriodPartSerializer(serializers.Serializer[Any]):
     period = serializers.CharField()
-    label = serializers.CharField()
+    period_label = serializers.CharField()
     kwh = _kwh()
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=LOCAL_TIME)  # type: ignore[misc]
+    return datetime(*args, tzinfo=LOCAL_TIME)
 
 
 def charged_across_periods(world: SwapWorld) -> None:
@@ -225,7 +225,7 @@ def _shape(serializer: serializers.Serializer[Any], data: Any, path: str = "") -
             continue
         if isinstance(field, serializers.ListSerializer):
             for item in value:
-                _shape(field.child, item, f"{path}.{name}[]")  # type: ignore[arg-type]
+                _shape(field.child, item, f"{path}.{name}[]")
         elif isinstance(field, serializers.Serializer):
             _shape(field, value, f"{path}.{name}")
 
