@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import translation
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -170,10 +171,18 @@ class BillExplanationApi(APIView):
         description=(
             "Same access as GET /api/v1/swaps/{id}: the driver, their carrier's admins, the station's operator "
             "admins and staff, the platform see every line; the owner of either battery sees only its own fee "
-            "lines and their commission, never the driver or the vehicle. Others: 404."
+            "lines and their commission, never the driver or the vehicle. Others: 404. The words (titles, "
+            "period names, derivations) are in the caller's language: Chinese by default, English on request "
+            "(Accept-Language or the django_language cookie)."
         ),
     )
     def get(self, request: Request, order_id: int) -> Response:
         actor = Actor.of(request.user)
         order = selectors.order_get(actor=actor, order_id=order_id)
-        return Response(bill_explanation(actor=actor, order=order))
+        # Paths without a language prefix get the default language from LocaleMiddleware; the
+        # words are in the caller's own (the django_language cookie, then Accept-Language).
+        language = translation.get_language_from_request(request._request)
+        with translation.override(language):
+            response = Response(bill_explanation(actor=actor, order=order))
+        response["Content-Language"] = language
+        return response

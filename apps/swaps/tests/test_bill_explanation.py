@@ -59,9 +59,9 @@ def charged_across_periods(world: SwapWorld) -> None:
     )
 
 
-def explained(world: SwapWorld, order: SwapOrder, who: str = "driver") -> dict[str, Any]:
+def explained(world: SwapWorld, order: SwapOrder, who: str = "driver", language: str = "en") -> dict[str, Any]:
     user = world.driver if who == "driver" else world.users[who]
-    response = api(user).get(f"/api/v1/swaps/{order.pk}/bill/explanation")
+    response = api(user).get(f"/api/v1/swaps/{order.pk}/bill/explanation", HTTP_ACCEPT_LANGUAGE=language)
     assert response.status_code == 200, response.json()
     return response.json()
 
@@ -155,6 +155,20 @@ def test_without_charging_history_the_swap_times_period_takes_the_energy() -> No
     assert (energy["period"], energy["kwh"]) == (period, bill["energy_kwh"])
     assert energy["derivation"].startswith("No charging history: the swap time's period (")
     assert bill["reproduced"] is True
+
+
+def test_the_words_are_chinese_by_default() -> None:
+    world = swap_world(stock=1)
+    charged_across_periods(world)
+    order = advanced(world, "completed")
+    response = api(world.driver).get(f"/api/v1/swaps/{order.pk}/bill/explanation")
+    bill = response.json()["bill"]
+    flat = next(line for line in bill["lines"] if line["period"] == "flat")
+    assert (flat["title"], flat["period_label"]) == ("电费", "平段")
+    assert flat["derivation"] == (
+        f"计费电量 210.400 kWh 中的 90.172 kWh：本站为 {world.stock[0].code} 分 2 段共充入 70.000 kWh，其中平段占 42.86 %。"
+    )
+    assert bill["commissions"][0]["title"] == "其中：平台佣金"
 
 
 def test_the_quote_is_explained_and_compared_with_the_bill() -> None:
