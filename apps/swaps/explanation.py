@@ -299,7 +299,11 @@ def _charging(context: PricingContext) -> dict[str, Any]:
         parts: dict[Period, Decimal] = {}
         if calendar is not None and interval.end > interval.start:
             duration = _microseconds(interval.end - interval.start)
-            for period, length in calendar.pieces(interval.start, interval.end):
+            try:
+                pieces = calendar.pieces(interval.start, interval.end)
+            except CalendarError:
+                pieces = []  # no calendar in force then: the stage no longer reprices (reproduced false)
+            for period, length in pieces:
                 parts[period] = parts.get(period, ZERO) + interval.kwh * _microseconds(length) / duration
         for period, amount in parts.items():
             totals[period] = totals.get(period, ZERO) + amount
@@ -332,6 +336,15 @@ def _charging(context: PricingContext) -> dict[str, Any]:
             if totals.get(period)
         ],
     }
+
+
+def _period_at(calendar: Calendar | None, at: datetime) -> str | None:
+    if calendar is None:
+        return None
+    try:
+        return calendar.period_at(at).value
+    except CalendarError:
+        return None
 
 
 def _energy_basis(context: PricingContext, energy: Decimal, charging: dict[str, Any]) -> str:
@@ -562,7 +575,7 @@ def _stage(
                 "zone": version.zone,
                 "effective_from": version.effective_from.isoformat(),
                 "policy": version.policy,
-                "swap_time_period": context.calendar.period_at(context.at).value if context.calendar else None,
+                "swap_time_period": _period_at(context.calendar, context.at),
             }
     return data
 

@@ -271,3 +271,18 @@ def test_explaining_changes_nothing() -> None:
     explained(world, order)
     explained(world, order, "owner_admin")
     assert (list(OrderLine.objects.order_by("pk").values()), list(SwapOrder.objects.values())) == before
+
+
+def test_an_order_cancelled_before_the_swap_explains_its_quote_only() -> None:
+    from apps.access import Actor
+    from apps.swaps.services import swap_cancel
+
+    world = swap_world()
+    order = advanced(world, "queued")
+    swap_cancel(actor=Actor.of(world.driver), order=order)
+    body = explained(world, order)
+    assert body["state"] == "cancelled"
+    assert body["bill"] is None
+    assert body["quote"]["total"]["amount_fen"] == order.quote_total_fen
+    assert body["quote"]["reproduced"] is True
+    assert (body["comparison"]["bill"], body["comparison"]["beyond_tolerance"]) == (None, None)
