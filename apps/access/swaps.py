@@ -76,6 +76,13 @@ def order_view(actor: Actor, order: SwapOrder) -> OrderView | None:
     return None
 
 
+def sees_receipt(actor: Actor, order: SwapOrder) -> bool:
+    """The driver's printable receipt: the driver, the admins of the carrier that pays, the platform."""
+    return actor.signed_in and (
+        actor.platform_admin or order.driver_id == actor.user_id or order.carrier_id in actor.carrier_admin_of
+    )
+
+
 def sees_controller_report(actor: Actor, order: SwapOrder) -> bool:
     """What the controller reported: the station side and the platform."""
     return actor.platform_admin or _is_station_side(actor, order)

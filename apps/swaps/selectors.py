@@ -195,3 +195,13 @@ def controller_order_get(*, station: Station, order_id: int) -> SwapOrder:
 
 def pending_commands(*, station: Station) -> list[ControllerCommand]:
     return list(ControllerCommand.objects.filter(station=station, done_at__isnull=True).order_by("created_at", "pk"))
+
+
+# --- Receipts ---------------------------------------------------------------------------
+def receipt_order_get(*, actor: Actor, order_id: int) -> SwapOrder:
+    """The order for its printable receipt (``apps.access.swaps.sees_receipt``: the driver, their
+    carrier's admins, the platform), with its lines; else 404."""
+    order = order_get(actor=actor, order_id=order_id)
+    if not swap_access.sees_receipt(actor, order):
+        raise NotFound("swap order")
+    return order

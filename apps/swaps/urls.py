@@ -1,10 +1,11 @@
 from django.urls import path
 
-from apps.swaps.apis import control, driver, operator, staff
+from apps.swaps.apis import control, driver, explanation, operator, staff
 
 urlpatterns = [
     path("swaps/scan", driver.SwapScanApi.as_view(), name="swap-scan"),
     path("swaps/<int:order_id>", driver.SwapDetailApi.as_view(), name="swap-detail"),
+    path("swaps/<int:order_id>/bill/explanation", explanation.BillExplanationApi.as_view(), name="swap-bill-explanation"),
     path("swaps/<int:order_id>/cancel", driver.SwapCancelApi.as_view(), name="swap-cancel"),
     path("swaps/<int:order_id>/confirm", staff.SwapConfirmApi.as_view(), name="swap-confirm"),
     path("swaps/<int:order_id>/abnormal", staff.SwapAbnormalApi.as_view(), name="swap-abnormal"),

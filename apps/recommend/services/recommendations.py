@@ -180,23 +180,25 @@ def _nothing_reachable(state: VehicleState, nearest: NearestStation | None) -> s
     return message % {"range": state.range_km, "station": nearest.name, "code": nearest.code, "km": round(nearest.road_km)}
 
 
-def recommendation_outcome_record(*, vehicle: Vehicle, station: Station, at: datetime) -> RecommendationLog | None:
-    """Record where the vehicle actually swapped: call it when its swap order is created.
+def recommendation_outcome_record(
+    *, vehicle: Vehicle, station: Station, at: datetime, driver_id: int | None = None
+) -> RecommendationLog | None:
+    """Record where the vehicle actually swapped: the scan calls it once its swap order is
+    committed (``apps.swaps.services.scan``).
 
-    The vehicle's latest recommendation within ``RECOMMEND_OUTCOME_WINDOW`` before ``at`` gets
+    The vehicle's latest recommendation (to ``driver_id``, when given) within
+    ``RECOMMEND_OUTCOME_WINDOW`` before ``at`` gets
     the station, the time and the station's rank in it (None when it was not among the
     candidates). Nothing happens when there is none, or when the latest already has an outcome
     (an earlier order answered it). Safe to call twice and concurrently: the update is
     conditional, so one order labels a recommendation once. Returns the log it labelled.
     """
-    latest = (
-        RecommendationLog.objects.filter(
-            vehicle=vehicle, created_at__lte=at, created_at__gt=at - settings.RECOMMEND_OUTCOME_WINDOW
-        )
-        .order_by("-created_at", "-pk")
-        .only("pk", "candidates", "chosen_station_id")
-        .first()
+    logs = RecommendationLog.objects.filter(
+        vehicle=vehicle, created_at__lte=at, created_at__gt=at - settings.RECOMMEND_OUTCOME_WINDOW
     )
+    if driver_id is not None:
+        logs = logs.filter(driver_id=driver_id)
+    latest = logs.order_by("-created_at", "-pk").only("pk", "candidates", "chosen_station_id").first()
     if latest is None or latest.chosen_station_id is not None:
         return None
     rank = next((int(entry["rank"]) for entry in latest.candidates if entry.get("station_id") == station.pk), None)

@@ -40,6 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -53,6 +54,7 @@ from apps.accounts.selectors.carriers import carrier_may_swap
 from apps.assets.models import Battery, Bay, BayStatus, Station, Vehicle, VehicleAssignment
 from apps.common.identifiers import InvalidIdentifier, normalize_plate
 from apps.ledger.services import hold_place
+from apps.recommend.services import recommendation_outcome_record
 from apps.swaps import qr, selectors
 from apps.swaps.errors import forbidden, refusal
 from apps.swaps.models import ACTIVE_STATES, LineStage, OrderLine, OrderState, OrderTransition, QrKind, SwapOrder
@@ -296,6 +298,11 @@ def swap_scan(*, actor: Actor, qr_payload: str, plate: str) -> Scanned:
         ],
         by=by,
         at=now,
+    )
+    # Where the driver swapped, for the recommender to learn from: not part of the order, so after
+    # commit, and a failure there never fails the scan (robust).
+    transaction.on_commit(
+        partial(recommendation_outcome_record, vehicle=vehicle, station=station, at=now, driver_id=driver.pk), robust=True
     )
     return Scanned(order=order, lines=lines, history=history)
 
