@@ -42,8 +42,11 @@ from apps.ledger.models import (
     MovementType,
 )
 from apps.ledger.services.posting import (
+    AccountLock,
     Leg,
     Posting,
+    Statement,
+    batch_run,
     lock_accounts_for,
     once,
     refuse_taken,
@@ -51,7 +54,10 @@ from apps.ledger.services.posting import (
     require_external_id,
     require_fen,
     taken_ids,
+    taken_ids_statement,
+    transaction_id_sql,
     write,
+    write_with,
 )
 
 # A hold not captured by then is voided by the periodic sweep (``holds_expire``). Captures are
@@ -96,32 +102,68 @@ def hold_place(
     expires = expires_at or timezone.now() + DEFAULT_HOLD_TTL
 
     def place() -> Hold:
-        # The hold and its transaction share the id and are written together.
-        if taken_ids(external_id):
+        # The hold and its transaction share the id and are written together. Reads and locks
+        # in one batch: the id, the payer's accounts, then (under the wallet's lock: a capture
+        # that books a debt holds the same lock) whether the payer owes a debt.
+        lock = AccountLock.of([(payer, AccountPurpose.WALLET), (payer, AccountPurpose.HELD)])
+        assert lock.statement is not None
+        owes = Statement(
+            f"SELECT 1 FROM {Debt._meta.db_table} WHERE organisation_id = %s AND status = %s LIMIT 1",  # noqa: S608
+            [payer.pk, DebtStatus.OUTSTANDING],
+            rows=True,
+        )
+        taken, account_rows, debts = batch_run([taken_ids_statement(external_id), lock.statement, owes])
+        if taken:
             existing = Hold.objects.filter(external_id=external_id).first()
             if existing is None or existing.request_hash != digest:
                 raise errors.transfer_id_conflict(external_id)
             return existing
-        accounts, locked = lock_accounts_for([(payer, AccountPurpose.WALLET), (payer, AccountPurpose.HELD)])
-        # Read under the wallet's lock: a capture that books a debt holds the same lock.
-        if Debt.objects.filter(organisation=payer, status=DebtStatus.OUTSTANDING).exists():
+        accounts, locked = lock.result(account_rows)
+        if debts:
             raise errors.debt_outstanding()
         wallet, held = accounts[(payer.pk, AccountPurpose.WALLET)], accounts[(payer.pk, AccountPurpose.HELD)]
-        [placed] = write(
-            [Posting(external_id, MovementType.HOLD, [Leg(wallet, -amount_fen), Leg(held, amount_fen)], digest, reference)],
-            locked,
-        )
-        return Hold.objects.create(
+        hold = Hold(
             external_id=external_id,
             organisation=payer,
             amount_fen=amount_fen,
             expires_at=expires,
             reference=reference,
             request_hash=digest,
-            place_transaction=placed,
         )
+        [placed], [inserted] = write_with(
+            [Posting(external_id, MovementType.HOLD, [Leg(wallet, -amount_fen), Leg(held, amount_fen)], digest, reference)],
+            locked,
+            then=[_hold_insert(hold, external_id)],
+        )
+        assert inserted is not None
+        hold.pk = inserted[0][0]
+        hold.place_transaction = placed
+        hold._state.adding = False
+        hold._state.db = connection.alias
+        return hold
 
     return once(place)
+
+
+def _hold_insert(hold: Hold, place_external_id: str) -> Statement:
+    """The insert of a new hold's row (every column as the model saves it), with its place
+    transaction found by external id: it travels in the batch that writes that transaction."""
+    columns, values, params = [], [], []
+    for field in Hold._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.attname == "place_transaction_id":
+            values.append(transaction_id_sql())
+            params.append(place_external_id)
+            continue
+        values.append("%s")
+        params.append(field.get_db_prep_save(field.pre_save(hold, True), connection))
+    return Statement(
+        f"INSERT INTO {Hold._meta.db_table} ({', '.join(columns)}) VALUES ({', '.join(values)}) RETURNING id",  # noqa: S608
+        params,
+        rows=True,
+    )
 
 
 # --- Resolving --------------------------------------------------------------------------
@@ -130,16 +172,26 @@ def hold_place(
 _HOLD_STATE = ("status", "amount_fen", "organisation_id", "resolution_external_id", "resolution_hash")
 
 
-def _lock_hold(hold: Hold) -> None:
-    """Lock the hold's row (after the accounts: one order everywhere) and refresh its state."""
+def _hold_lock_statement(hold: Hold) -> Statement:
+    """Lock the hold's row (after the accounts: one order everywhere) and read its state."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(_HOLD_STATE)} FROM {Hold._meta.db_table} WHERE id = %s{lock}", [hold.pk])  # noqa: S608
-        row = cursor.fetchone()
-    if row is None:
+    return Statement(
+        f"SELECT {', '.join(_HOLD_STATE)} FROM {Hold._meta.db_table} WHERE id = %s{lock}",  # noqa: S608
+        [hold.pk],
+        rows=True,
+    )
+
+
+def _hold_refresh(hold: Hold, rows: list[tuple[Any, ...]] | None) -> None:
+    if not rows:
         raise errors.posting_invalid("No such hold.")
-    for name, value in zip(_HOLD_STATE, row, strict=True):
+    for name, value in zip(_HOLD_STATE, rows[0], strict=True):
         setattr(hold, name, value)
+
+
+def _lock_hold(hold: Hold) -> None:
+    """Lock the hold's row and refresh its state."""
+    _hold_refresh(hold, batch_run([_hold_lock_statement(hold)])[0])
 
 
 def _already_resolved(hold: Hold, external_id: str, digest: str) -> bool:
@@ -153,17 +205,18 @@ def _already_resolved(hold: Hold, external_id: str, digest: str) -> bool:
     raise errors.hold_already_resolved()
 
 
-def _resolve(
+def _resolution(
     hold: Hold,
     *,
     status: str,
     external_id: str,
     digest: str,
-    release: JournalTransaction,
-    capture: JournalTransaction | None,
+    release: str,
+    capture: str | None,
     captured_fen: int,
-) -> None:
-    """Record the resolution on the (locked) hold, and on the instance given."""
+) -> tuple[Statement, dict[str, Any]]:
+    """The update that records the resolution on the (locked) hold, with the transactions (by
+    external id: ``release`` and ``capture``) written in the same batch, and the new values."""
     now = timezone.now()
     values: dict[str, Any] = {
         "status": status,
@@ -172,16 +225,25 @@ def _resolve(
         "resolved_at": now,
         "resolution_external_id": external_id,
         "resolution_hash": digest,
-        "release_transaction_id": release.pk,
-        "capture_transaction_id": capture.pk if capture else None,
         "updated_at": now,
     }
     stamp = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Hold._meta.db_table} SET {', '.join(f'{name} = %s' for name in values)} WHERE id = %s",  # noqa: S608
-            [stamp if isinstance(value, datetime) else value for value in values.values()] + [hold.pk],
-        )
+    assignments = [f"{name} = %s" for name in values] + [
+        f"release_transaction_id = {transaction_id_sql()}",
+        f"capture_transaction_id = {transaction_id_sql() if capture else 'NULL'}",
+    ]
+    params = [stamp if isinstance(value, datetime) else value for value in values.values()] + [release]
+    if capture:
+        params.append(capture)
+    statement = Statement(
+        f"UPDATE {Hold._meta.db_table} SET {', '.join(assignments)} WHERE id = %s",  # noqa: S608
+        [*params, hold.pk],
+    )
+    return statement, values
+
+
+def _resolved(hold: Hold, values: dict[str, Any], release: JournalTransaction, capture: JournalTransaction | None) -> None:
+    """Record on the instance what ``_resolution`` wrote."""
     for name, value in values.items():
         setattr(hold, name, value)
     hold.release_transaction = release
@@ -210,8 +272,13 @@ def _release(hold: Hold, *, external_id: str, status: str) -> tuple[Hold, bool]:
         return current, False
     wallet, held = accounts[(payer.pk, AccountPurpose.WALLET)], accounts[(payer.pk, AccountPurpose.HELD)]
     legs = [Leg(held, -current.amount_fen), Leg(wallet, current.amount_fen)]
-    [release] = write([Posting(external_id, MovementType.HOLD, legs, digest, current.reference)], locked)
-    _resolve(current, status=status, external_id=external_id, digest=digest, release=release, capture=None, captured_fen=0)
+    resolution, values = _resolution(
+        current, status=status, external_id=external_id, digest=digest, release=external_id, capture=None, captured_fen=0
+    )
+    [release], _ = write_with(
+        [Posting(external_id, MovementType.HOLD, legs, digest, current.reference)], locked, then=[resolution]
+    )
+    _resolved(current, values, release, None)
     return current, True
 
 
@@ -249,7 +316,18 @@ def bill_pay(
     """Pay a bill of sum(credits) from the payer: capture its hold (if any), take what is above
     the hold from the wallet, book what the wallet cannot cover as a debt. Runs inside ``once``.
     The hold given is updated in place."""
-    taken = taken_ids(external_id, release_id(external_id)) if hold is not None else taken_ids(external_id)
+    payer_purposes = [AccountPurpose.WALLET, AccountPurpose.PAYABLE] + ([AccountPurpose.HELD] if hold else [])
+    # One batch: the ids, then the locks (accounts first, then the hold: one order everywhere).
+    lock = AccountLock.of(
+        [(payer, purpose) for purpose in payer_purposes] + [(credit.organisation, credit.purpose) for credit in credits]
+    )
+    assert lock.statement is not None
+    reads = [taken_ids_statement(external_id, release_id(external_id)) if hold is not None else taken_ids_statement(external_id)]
+    reads.append(lock.statement)
+    if hold is not None:
+        reads.append(_hold_lock_statement(hold))
+    results = batch_run(reads)
+    taken: dict[str, str] = dict(results[0] or [])
     if external_id in taken:
         if taken[external_id] != digest:
             raise errors.transfer_id_conflict(external_id)
@@ -267,15 +345,12 @@ def bill_pay(
         if type(credit.amount_fen) is not int:
             raise errors.posting_invalid("Amounts are integer fen.")
     total = require_fen(sum(credit.amount_fen for credit in credits), what="bill")
-    payer_purposes = [AccountPurpose.WALLET, AccountPurpose.PAYABLE] + ([AccountPurpose.HELD] if hold else [])
-    accounts, locked = lock_accounts_for(
-        [(payer, purpose) for purpose in payer_purposes] + [(credit.organisation, credit.purpose) for credit in credits]
-    )
+    accounts, locked = lock.result(results[1])
     wallet = accounts[(payer.pk, AccountPurpose.WALLET)]
     postings: list[Posting] = []
     held_fen = 0
     if hold is not None:
-        _lock_hold(hold)
+        _hold_refresh(hold, results[2])
         if _already_resolved(hold, external_id, digest):
             return Payment(transaction=None, hold=hold, debt=None)
         held_fen = hold.amount_fen
@@ -294,18 +369,23 @@ def bill_pay(
         if shortfall:
             legs.append(Leg(accounts[(payer.pk, AccountPurpose.PAYABLE)], -shortfall))
         postings.append(Posting(external_id, movement_type, legs, digest, reference))
-    written = write(postings, locked)
-    bill = written[-1] if total > 0 else None
+    then: list[Statement] = []
+    values: dict[str, Any] = {}
     if hold is not None:
-        _resolve(
+        resolution, values = _resolution(
             hold,
             status=HoldStatus.CAPTURED,
             external_id=external_id,
             digest=digest,
-            release=written[0],
-            capture=bill,
+            release=release_id(external_id),
+            capture=external_id if total > 0 else None,
             captured_fen=min(total, held_fen),
         )
+        then.append(resolution)
+    written, _ = write_with(postings, locked, then=then)
+    bill = written[-1] if total > 0 else None
+    if hold is not None:
+        _resolved(hold, values, written[0], bill)
     debt = None
     if shortfall and bill is not None:
         debt = Debt.objects.create(organisation=payer, amount_fen=shortfall, journal_transaction=bill)

@@ -14,6 +14,11 @@ A concurrent request with the same id loses the race on the unique index (Integr
 ``once`` then runs the operation again, which finds the winner's row and replays or refuses.
 On SQLite ``select_for_update`` does nothing, but every atomic block begins IMMEDIATE (the
 settings), which serialises writers on the whole file.
+
+The hot path (bench/ledger_clearing.py) writes with plain SQL, and sends the statements of each
+step as one batch (``batch_run``): the reads and locks of step 1 and 2 together, then all the
+writes of step 3 together. The statements are the same on both databases; on PostgreSQL a batch
+travels in one round trip (psycopg's pipeline mode), on SQLite they run one after another.
 """
 
 from __future__ import annotations
@@ -35,6 +40,42 @@ from apps.ledger.models import CNY, FLOORED_PURPOSES, Account, AccountPurpose, E
 
 T = TypeVar("T")
 MAX_EXTERNAL_ID = 255
+Rows = list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement of a batch; ``rows``: whether it returns rows to read."""
+
+    sql: str
+    params: Sequence[Any]
+    rows: bool = False
+
+
+def batch_run(statements: Sequence[Statement]) -> list[Rows | None]:
+    """Run the statements in order, each seeing the effects of the ones before, and return each
+    one's rows (None for a statement that returns none). On PostgreSQL they are sent together and
+    answered in one round trip (pipeline mode); elsewhere they run one after another. The first
+    error stops the batch and is raised as ``cursor.execute`` raises it (Django's exceptions)."""
+    if connection.vendor != "postgresql" or len(statements) < 2:
+        results: list[Rows | None] = []
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement.sql, list(statement.params))
+                results.append(cursor.fetchall() if statement.rows else None)
+        return results
+    connection.ensure_connection()
+    cursors = []
+    try:
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            for statement in statements:
+                cursor = connection.cursor()
+                cursors.append(cursor)
+                cursor.execute(statement.sql, list(statement.params))
+            return [cursor.fetchall() if statement.rows else None for cursor, statement in zip(cursors, statements, strict=True)]
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 @dataclass(frozen=True)
@@ -147,15 +188,20 @@ def replayed(external_id: str, request_hash: str) -> JournalTransaction | None:
     return existing
 
 
+def taken_ids_statement(*external_ids: str) -> Statement:
+    """The read of ``taken_ids``, for a batch: rows of (external id, request fingerprint)."""
+    return Statement(
+        f"SELECT external_id, request_hash FROM {JournalTransaction._meta.db_table}"  # noqa: S608 - no user input
+        f" WHERE external_id IN ({', '.join(['%s'] * len(external_ids))})",
+        list(external_ids),
+        rows=True,
+    )
+
+
 def taken_ids(*external_ids: str) -> dict[str, str]:
     """Which of these ids are already posted, with their request fingerprints (one indexed read)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT external_id, request_hash FROM {JournalTransaction._meta.db_table}"  # noqa: S608 - no user input
-            f" WHERE external_id IN ({', '.join(['%s'] * len(external_ids))})",
-            list(external_ids),
-        )
-        return dict(cursor.fetchall())
+    [rows] = batch_run([taken_ids_statement(*external_ids)])
+    return dict(rows or [])
 
 
 def refuse_taken(*external_ids: str) -> None:
@@ -198,18 +244,24 @@ PAYER_PURPOSES = (AccountPurpose.WALLET, AccountPurpose.HELD, AccountPurpose.PAY
 _LOCK_ORDER = f"CASE WHEN purpose IN ({', '.join(repr(str(p)) for p in PAYER_PURPOSES)}) THEN 0 ELSE 1 END, id"
 
 
-def _select_for_update(where: str, params: Sequence[Any]) -> dict[int, Account]:
+def _lock_statement(where: str, params: Sequence[Any]) -> Statement:
     """Accounts matching ``where``, locked in the lock order. Plain SQL: this runs in every
     posting, and the ORM's query building costs more than the query (bench/ledger_clearing.py)."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""  # SQLite: the IMMEDIATE transaction
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(_LOCKED_COLUMNS)} FROM {Account._meta.db_table}"  # noqa: S608 - no user input
-            f" WHERE {where} ORDER BY {_LOCK_ORDER}{lock}",
-            list(params),
-        )
-        rows = cursor.fetchall()
-    return {row[0]: Account.from_db(connection.alias, _LOCKED_COLUMNS, row) for row in rows}
+    return Statement(
+        f"SELECT {', '.join(_LOCKED_COLUMNS)} FROM {Account._meta.db_table}"  # noqa: S608 - no user input
+        f" WHERE {where} ORDER BY {_LOCK_ORDER}{lock}",
+        list(params),
+        rows=True,
+    )
+
+
+def _accounts(rows: Rows | None) -> dict[int, Account]:
+    return {row[0]: Account.from_db(connection.alias, _LOCKED_COLUMNS, row) for row in rows or []}
+
+
+def _select_for_update(where: str, params: Sequence[Any]) -> dict[int, Account]:
+    return _accounts(batch_run([_lock_statement(where, params)])[0])
 
 
 def lock_accounts(accounts: Iterable[Account]) -> dict[int, Account]:
@@ -223,41 +275,68 @@ def lock_accounts(accounts: Iterable[Account]) -> dict[int, Account]:
     return locked
 
 
+@dataclass(frozen=True)
+class AccountLock:
+    """Locking (opening where missing) each organisation's account for each purpose, in two
+    halves so that the lock can travel in a batch: ``statement`` (None: nothing to lock), then
+    ``result`` with its rows."""
+
+    wanted: Mapping[int, frozenset[str]]
+    currency: str = CNY
+
+    @classmethod
+    def of(cls, wanted: Iterable[tuple[Organisation, str]], *, currency: str = CNY) -> AccountLock:
+        by_organisation: dict[int, set[str]] = defaultdict(set)
+        for organisation, purpose in wanted:
+            by_organisation[organisation.pk].add(purpose)
+        return cls({pk: frozenset(purposes) for pk, purposes in by_organisation.items()}, currency)
+
+    @property
+    def statement(self) -> Statement | None:
+        if not self.wanted:
+            return None
+        clauses: list[str] = []
+        params: list[Any] = [self.currency]
+        for organisation_id, purposes in sorted(self.wanted.items()):
+            clauses.append(f"(organisation_id = %s AND purpose IN ({', '.join(['%s'] * len(purposes))}))")
+            params += [organisation_id, *sorted(purposes)]
+        return _lock_statement(f"currency = %s AND ({' OR '.join(clauses)})", params)
+
+    def result(self, rows: Rows | None) -> tuple[dict[tuple[int, str], Account], dict[int, Account]]:
+        """The accounts by (organisation id, purpose) and by id. Missing accounts are created,
+        then locked: nobody else can hold a row this transaction has just inserted."""
+        locked = _accounts(rows)
+        by_key = {(account.organisation_id, account.purpose): account for account in locked.values()}
+        missing = sorted(
+            (organisation_id, purpose)
+            for organisation_id, purposes in self.wanted.items()
+            for purpose in purposes
+            if (organisation_id, purpose) not in by_key
+        )
+        if missing:
+            created = [
+                Account.objects.get_or_create(
+                    organisation_id=organisation_id,
+                    purpose=purpose,
+                    currency=self.currency,
+                    defaults=_new_account_defaults(purpose),
+                )[0]
+                for organisation_id, purpose in missing
+            ]
+            for account in lock_accounts(created).values():
+                locked[account.pk] = account
+                by_key[(account.organisation_id, account.purpose)] = account
+        return by_key, locked
+
+
 def lock_accounts_for(
     wanted: Iterable[tuple[Organisation, str]], *, currency: str = CNY
 ) -> tuple[dict[tuple[int, str], Account], dict[int, Account]]:
     """Lock (opening where missing) each organisation's account for each purpose. Returns them by
-    (organisation id, purpose) and by id. Missing accounts are created, then locked: nobody else
-    can hold a row this transaction has just inserted."""
-    by_organisation: dict[int, set[str]] = defaultdict(set)
-    for organisation, purpose in wanted:
-        by_organisation[organisation.pk].add(purpose)
-    if not by_organisation:
-        return {}, {}
-    clauses: list[str] = []
-    params: list[Any] = [currency]
-    for organisation_id, purposes in sorted(by_organisation.items()):
-        clauses.append(f"(organisation_id = %s AND purpose IN ({', '.join(['%s'] * len(purposes))}))")
-        params += [organisation_id, *sorted(purposes)]
-    locked = _select_for_update(f"currency = %s AND ({' OR '.join(clauses)})", params)
-    by_key = {(account.organisation_id, account.purpose): account for account in locked.values()}
-    missing = sorted(
-        (organisation_id, purpose)
-        for organisation_id, purposes in by_organisation.items()
-        for purpose in purposes
-        if (organisation_id, purpose) not in by_key
-    )
-    if missing:
-        created = [
-            Account.objects.get_or_create(
-                organisation_id=organisation_id, purpose=purpose, currency=currency, defaults=_new_account_defaults(purpose)
-            )[0]
-            for organisation_id, purpose in missing
-        ]
-        for account in lock_accounts(created).values():
-            locked[account.pk] = account
-            by_key[(account.organisation_id, account.purpose)] = account
-    return by_key, locked
+    (organisation id, purpose) and by id."""
+    lock = AccountLock.of(wanted, currency=currency)
+    statement = lock.statement
+    return lock.result(batch_run([statement])[0] if statement else None)
 
 
 # --- Writing ----------------------------------------------------------------------------
@@ -274,7 +353,6 @@ TRANSACTION_COLUMNS = (
     ("reference", "%s"),
     ("memo", "%s"),
 )
-ENTRY_COLUMNS = (("journal_transaction_id", "%s"), ("account_id", "%s"), ("amount_fen", "%s"), ("movement_type", "%s"))
 
 
 def _chunks(rows: list[tuple[Any, ...]]) -> Iterable[list[tuple[Any, ...]]]:
@@ -282,29 +360,63 @@ def _chunks(rows: list[tuple[Any, ...]]) -> Iterable[list[tuple[Any, ...]]]:
         yield rows[start : start + ROWS_PER_STATEMENT]
 
 
-def _insert(
-    cursor: Any, table: str, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]], stamp: Any, returning: str = ""
-) -> list[Any]:
-    """Insert rows stamped ``created_at = updated_at = stamp``. ``columns`` are (name, placeholder)
-    pairs; the time is a single parameter, not one per row (quoting parameters is most of the
-    client's work for a large batch)."""
-    returned: list[Any] = []
+def _insert_statements(
+    table: str, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]], stamp: Any, returning: str = ""
+) -> list[Statement]:
+    """Inserts of rows stamped ``created_at = updated_at = stamp``. ``columns`` are (name,
+    placeholder) pairs; the time is a single parameter, not one per row (quoting parameters is
+    most of the client's work for a large batch)."""
     names = ", ".join(name for name, _placeholder in columns)
     placeholders = "(" + ", ".join(placeholder for _name, placeholder in columns) + ")"
-    for chunk in _chunks(rows):
-        cursor.execute(
+    return [
+        Statement(
             f"INSERT INTO {table} (created_at, updated_at, {names}) SELECT %s, %s, v.*"  # noqa: S608 - no user input
             f" FROM (VALUES {', '.join([placeholders] * len(chunk))}) AS v" + (f" RETURNING {returning}" if returning else ""),
             [stamp, stamp, *(value for row in chunk for value in row)],
+            rows=bool(returning),
         )
-        if returning:
-            returned.extend(cursor.fetchall())
-    return returned
+        for chunk in _chunks(rows)
+    ]
+
+
+def _entry_statements(rows: list[tuple[Any, ...]], stamp: Any) -> list[Statement]:
+    """Inserts of entries given as (external id of their transaction, account id, amount, movement
+    type): the transactions' ids are found by their external ids, so that the entries travel in
+    the same batch as the transactions. Ordered as given."""
+    statements = []
+    for chunk in _chunks(rows):
+        statements.append(
+            Statement(
+                f"INSERT INTO {Entry._meta.db_table}"  # noqa: S608 - no user input
+                " (created_at, updated_at, journal_transaction_id, account_id, amount_fen, movement_type)"
+                " SELECT %s, %s, t.id, v.column2, v.column3, v.column4"
+                f" FROM (VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))}) AS v"
+                f" JOIN {JournalTransaction._meta.db_table} AS t ON t.external_id = v.column1"
+                " ORDER BY v.column5",
+                [stamp, stamp, *(value for index, row in enumerate(chunk) for value in (*row, index))],
+            )
+        )
+    return statements
+
+
+def transaction_id_sql(placeholder: str = "%s") -> str:
+    """A subquery for the id of the journal transaction with this external id: for rows written
+    in the same batch as the transaction (whose id is not known yet)."""
+    return f"(SELECT id FROM {JournalTransaction._meta.db_table} WHERE external_id = {placeholder})"  # noqa: S608
 
 
 def write(postings: Sequence[Posting], locked: Mapping[int, Account]) -> list[JournalTransaction]:
     """Apply the postings, in order, to the locked accounts and insert them. Callers are inside
     ``transaction.atomic`` and have locked every account the legs touch."""
+    return write_with(postings, locked)[0]
+
+
+def write_with(
+    postings: Sequence[Posting], locked: Mapping[int, Account], then: Sequence[Statement] = ()
+) -> tuple[list[JournalTransaction], list[Rows | None]]:
+    """``write``, with further statements run after it in the same batch (rows that refer to the
+    new transactions through ``transaction_id_sql``); returns the transactions and the results of
+    ``then``."""
     now = timezone.now()
     changed: dict[int, Account] = {}
     for posting in postings:
@@ -325,31 +437,34 @@ def write(postings: Sequence[Posting], locked: Mapping[int, Account]) -> list[Jo
             account.updated_at = now
             changed[account_id] = account
     if not postings:
-        return []
+        return [], batch_run(then) if then else []
     stamp = connection.ops.adapt_datetimefield_value(now)
     transaction_rows = [
         (p.external_id, p.movement_type, p.request_hash, p.reverses and p.reverses.pk, p.reference, p.memo) for p in postings
     ]
-    with connection.cursor() as cursor:
-        returned = _insert(
-            cursor, JournalTransaction._meta.db_table, TRANSACTION_COLUMNS, transaction_rows, stamp, "id, external_id"
-        )
-        ids = {external_id: pk for pk, external_id in returned}
-        entry_rows = [
-            (ids[p.external_id], leg.account.pk, leg.amount_fen, leg.movement_type or p.movement_type)
-            for p in postings
-            # A canonical order: the same posting always gives the same rows.
-            for leg in sorted(p.legs, key=lambda leg: (leg.account.pk, leg.amount_fen))
-        ]
-        _insert(cursor, Entry._meta.db_table, ENTRY_COLUMNS, entry_rows, stamp)
-        accounts = [changed[pk] for pk in sorted(changed)]
-        for chunk in _chunks([(account.pk, account.balance_fen) for account in accounts]):
-            cursor.execute(
+    statements = _insert_statements(
+        JournalTransaction._meta.db_table, TRANSACTION_COLUMNS, transaction_rows, stamp, "id, external_id"
+    )
+    inserts = len(statements)
+    entry_rows = [
+        (p.external_id, leg.account.pk, leg.amount_fen, leg.movement_type or p.movement_type)
+        for p in postings
+        # A canonical order: the same posting always gives the same rows.
+        for leg in sorted(p.legs, key=lambda leg: (leg.account.pk, leg.amount_fen))
+    ]
+    statements += _entry_statements(entry_rows, stamp)
+    accounts = [changed[pk] for pk in sorted(changed)]
+    for chunk in _chunks([(account.pk, account.balance_fen) for account in accounts]):
+        statements.append(
+            Statement(
                 f"UPDATE {Account._meta.db_table} SET updated_at = %s, balance_fen = CASE id"  # noqa: S608 - no user input
                 + " WHEN %s THEN %s" * len(chunk)
                 + f" END WHERE id IN ({', '.join(['%s'] * len(chunk))})",
                 [stamp, *(value for row in chunk for value in row), *(pk for pk, _balance in chunk)],
             )
+        )
+    results = batch_run([*statements, *then])
+    ids = {external_id: pk for rows in results[:inserts] for pk, external_id in rows or []}
     transactions = []
     for posting in postings:
         journal_transaction = JournalTransaction(
@@ -366,7 +481,7 @@ def write(postings: Sequence[Posting], locked: Mapping[int, Account]) -> list[Jo
         journal_transaction._state.adding = False
         journal_transaction._state.db = connection.alias
         transactions.append(journal_transaction)
-    return transactions
+    return transactions, results[len(statements) :]
 
 
 # --- Services ---------------------------------------------------------------------------
