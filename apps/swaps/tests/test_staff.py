@@ -139,7 +139,10 @@ def test_staff_mark_an_order_abnormal_with_a_known_reason() -> None:
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "abnormal_reason_invalid"
     good = staff.post(
-        f"/api/v1/swaps/{order.pk}/abnormal", {"reason": "battery_too_hot", "detail": "58 °C at the bay"}, format="json"
+        f"/api/v1/swaps/{order.pk}/abnormal",
+        {"reason": "battery_too_hot", "detail": "58 °C at the bay"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",  # the words are in the caller's language (Chinese by default)
     )
     assert good.status_code == 200
     assert good.json()["abnormal"] == {
