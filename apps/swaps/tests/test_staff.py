@@ -142,12 +142,11 @@ def test_staff_mark_an_order_abnormal_with_a_known_reason() -> None:
         f"/api/v1/swaps/{order.pk}/abnormal",
         {"reason": "battery_too_hot", "detail": "58 °C at the bay"},
         format="json",
-        HTTP_ACCEPT_LANGUAGE="en",  # the words are in the caller's language (Chinese by default)
     )
     assert good.status_code == 200
     assert good.json()["abnormal"] == {
         "reason": "battery_too_hot",
-        "words": "The battery is too hot to hand out.",
+        "words": "电池温度过高，不能换出。",  # zh-Hans, the default language
         "detail": "58 °C at the bay",
         "from_state": "queued",
     }
