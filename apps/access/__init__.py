@@ -17,6 +17,12 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.models import ROLE_ORGANISATION_KINDS, Membership, Organisation, OrganisationKind, Role, User
 from apps.assets.models import Battery, Bay, PackStandard, Station, Vehicle, VehicleAssignment
+from apps.common.compiled import CompiledRead
+
+# Every request of a signed-in user reads their memberships: compiled once (``apps.common.compiled``).
+_memberships = CompiledRead(
+    lambda user_id: Membership.objects.filter(user_id=user_id).values_list("organisation_id", "role", "station_id")
+)
 
 
 @dataclass(frozen=True)
@@ -51,9 +57,7 @@ class Actor:
             return cls.anonymous()
         by_role: dict[str, set[int]] = {role: set() for role in Role.values}
         stations: set[int] = set()
-        for organisation_id, role, station_id in Membership.objects.filter(user_id=user.pk).values_list(
-            "organisation_id", "role", "station_id"
-        ):
+        for organisation_id, role, station_id in _memberships(user_id=user.pk):
             by_role[role].add(organisation_id)
             if station_id is not None:
                 stations.add(station_id)

@@ -20,6 +20,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from apps.accounts.models import AuthToken, User
+from apps.common.compiled import CompiledRead, model_instance
 
 
 def auth_token_hash(raw_token: str) -> str:
@@ -29,6 +30,24 @@ def auth_token_hash(raw_token: str) -> str:
 
 # last_used_at is for people reviewing their devices; a write per request is not worth it.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+TOKEN_FIELDS = tuple(field.attname for field in AuthToken._meta.concrete_fields)
+USER_FIELDS = tuple(field.attname for field in User._meta.concrete_fields)
+# Every API request reads its token and user: compiled once (``apps.common.compiled``).
+_live_token = CompiledRead(
+    lambda key_hash: AuthToken.objects.filter(key_hash=key_hash, revoked_at__isnull=True).values_list(
+        *TOKEN_FIELDS, *(f"user__{name}" for name in USER_FIELDS)
+    )[:1]
+)
+
+
+def live_token(raw_token: str) -> AuthToken | None:
+    """The token, with its user, unless it is unknown or revoked."""
+    rows = _live_token(key_hash=auth_token_hash(raw_token))
+    if not rows:
+        return None
+    token = model_instance(AuthToken, TOKEN_FIELDS, rows[0][: len(TOKEN_FIELDS)])
+    token.user = model_instance(User, USER_FIELDS, rows[0][len(TOKEN_FIELDS) :])
+    return token
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -44,9 +63,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             raw_token = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise AuthenticationFailed(gettext("The token is not valid.")) from None
-        token = (
-            AuthToken.objects.select_related("user").filter(key_hash=auth_token_hash(raw_token), revoked_at__isnull=True).first()
-        )
+        token = live_token(raw_token)
         if token is None or not token.user.is_active:
             raise AuthenticationFailed(gettext("The token is not valid, or you have signed out. Sign in again."))
         now = timezone.now()

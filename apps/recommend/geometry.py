@@ -19,6 +19,8 @@ import math
 from collections.abc import Sequence
 from itertools import pairwise
 
+from geographiclib.geodesic import Geodesic
+
 EARTH_RADIUS_KM = 6371.0088
 
 Point = tuple[float, float]  # (latitude, longitude) in degrees
@@ -84,3 +86,9 @@ def haversine_km(a: Point, b: Point) -> float:
     dlat, dlon = lat2 - lat1, math.radians(b[1] - a[1])
     h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def geodesic_km(a: Point, b: Point) -> float:
+    """Distance on the WGS84 ellipsoid: what ``geopy.distance.geodesic(a, b).km`` computes (geopy
+    asks geographiclib), without geopy building a new ellipsoid for every pair."""
+    return float(Geodesic.WGS84.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)["s12"]) / 1000

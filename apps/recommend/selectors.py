@@ -24,20 +24,20 @@ from typing import Any
 
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
-from geopy.distance import geodesic
 
 from apps.assets.models import Battery, BatteryLocation, Bay, BayStatus, Station, Vehicle
 from apps.billing import pricing
 from apps.billing.models import BatteryRate, ChargingInterval, StationTariff, health_grade
 from apps.billing.selectors import calendar_for_zone
 from apps.billing.tou import Calendar, Period
+from apps.common.compiled import CompiledRead, model_instance
 from apps.common.errors import ApplicationError
 from apps.common.money import kwh
 from apps.recommend import spatial
-from apps.recommend.geometry import Point, haversine_km, heading_alignment, route_alignment
+from apps.recommend.geometry import Point, geodesic_km, haversine_km, heading_alignment, route_alignment
 from apps.recommend.models import RecommendationLog
 from apps.recommend.scoring import CandidateFacts
 
@@ -105,23 +105,29 @@ class VehicleState:
         return self.vehicle.pack_standard.packs_per_vehicle
 
 
+ON_BOARD_FIELDS = ("pk", "code", "owner_id", "health_pct", "rated_kwh", "energy_kwh")
+
+
 @functools.lru_cache(maxsize=2)
-def _batteries_on_board(with_swaps: bool) -> QuerySet[Battery]:
-    """Batteries in vehicles, with their energy at their last hand-out where the swaps app
-    recorded one (built once per process, like ``_batteries_in_slots``)."""
-    batteries = Battery.objects.filter(location=BatteryLocation.VEHICLE).only(
-        "pk", "code", "owner_id", "health_pct", "rated_kwh", "energy_kwh"
-    )
+def _batteries_on_board(with_swaps: bool) -> CompiledRead:
+    """A vehicle's batteries by position, with their energy at their last hand-out where the
+    swaps app recorded one (None: not recorded). Compiled once per process, as are the other
+    reads of a request here (``apps.common.compiled``)."""
+    batteries = Battery.objects.filter(location=BatteryLocation.VEHICLE)
     swaps = _swaps()
+    handed_out: Subquery | Value = Value(None, output_field=DecimalField(max_digits=8, decimal_places=3))
     if with_swaps and swaps is not None:
         handouts = swaps.BatteryCustodyEvent.objects.filter(battery_id=OuterRef("pk"), kind=swaps.CustodyKind.DELIVERED)
-        batteries = batteries.annotate(handed_out_kwh=Subquery(handouts.order_by("-at", "-pk").values("energy_kwh")[:1]))
-    return batteries
+        handed_out = Subquery(handouts.order_by("-at", "-pk").values("energy_kwh")[:1])
+    rows = batteries.annotate(handed_out_kwh=handed_out).order_by("vehicle_position")
+    return CompiledRead(lambda vehicle_id: rows.filter(vehicle_id=vehicle_id).values_list(*ON_BOARD_FIELDS, "handed_out_kwh"))
 
 
 def vehicle_state(*, vehicle: Vehicle, now: datetime) -> VehicleState:
     """Energy on board, the reserve kept back, and the consumption to turn the rest into range."""
-    batteries = tuple(_batteries_on_board(_swaps() is not None).filter(vehicle=vehicle).order_by("vehicle_position"))
+    rows = _batteries_on_board(_swaps() is not None)(vehicle_id=vehicle.pk)
+    batteries = tuple(model_instance(Battery, ON_BOARD_FIELDS, row[:-1]) for row in rows)
+    handed_out_kwh = {row[0]: row[-1] for row in rows if row[-1] is not None}
     standard = vehicle.pack_standard
     remaining = sum((battery.energy_kwh for battery in batteries), ZERO)
     rated = sum((battery.rated_kwh for battery in batteries), ZERO) or standard.rated_kwh * standard.packs_per_vehicle
@@ -134,11 +140,7 @@ def vehicle_state(*, vehicle: Vehicle, now: datetime) -> VehicleState:
         reserve_kwh=kwh(rated * settings.RECOMMEND_RESERVE_PCT / PERCENT),
         kwh_per_km=kwh_per_km,
         consumption_source=source,
-        handed_out_kwh={
-            battery.pk: battery.handed_out_kwh  # type: ignore[attr-defined]
-            for battery in batteries
-            if getattr(battery, "handed_out_kwh", None) is not None
-        },
+        handed_out_kwh=handed_out_kwh,
     )
 
 
@@ -152,11 +154,7 @@ def vehicle_consumption(*, vehicle: Vehicle, now: datetime) -> tuple[Decimal, st
     tow must not make a truck look like it can drive 1,000 km).
     """
     configured: Decimal = settings.RECOMMEND_KWH_PER_KM
-    rows = list(
-        RecommendationLog.objects.filter(vehicle=vehicle, created_at__gte=now - HISTORY_WINDOW)
-        .order_by("-created_at")
-        .values_list("created_at", "latitude", "longitude", "remaining_kwh", "vehicle_batteries")[:HISTORY_ROWS]
-    )
+    rows = _recent_logs(vehicle_id=vehicle.pk, since=now - HISTORY_WINDOW)
     samples: list[Decimal] = []
     for newer, older in pairwise(rows):
         if newer[4] != older[4] or newer[0] - older[0] > HISTORY_MAX_GAP or newer[3] >= older[3]:
@@ -170,6 +168,15 @@ def vehicle_consumption(*, vehicle: Vehicle, now: datetime) -> tuple[Decimal, st
         return configured, "settings"
     median = Decimal(statistics.median(samples))
     return kwh(min(max(median, configured / 2), configured * 2)), "history"
+
+
+_recent_logs = CompiledRead(
+    lambda vehicle_id, since: (
+        RecommendationLog.objects.filter(vehicle_id=vehicle_id, created_at__gte=since)
+        .order_by("-created_at")
+        .values_list("created_at", "latitude", "longitude", "remaining_kwh", "vehicle_batteries")[:HISTORY_ROWS]
+    )
+)
 
 
 # --- Queues, reservations and vehicles heading in -------------------------------------------
@@ -199,33 +206,36 @@ def active_orders_count() -> Coalesce | Value:
     return Coalesce(Subquery(orders), 0)
 
 
+@functools.lru_cache(maxsize=2)
+def _heading_in(with_swaps: bool) -> CompiledRead:
+    """Per station, the recommendation logs that are their vehicle's latest, have no outcome,
+    and whose vehicle has no active swap order."""
+    newer = RecommendationLog.objects.filter(vehicle_id=OuterRef("vehicle_id")).filter(
+        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
+    )
+    logs = RecommendationLog.objects.filter(chosen_station__isnull=True).filter(~Exists(newer))
+    swaps = _swaps()
+    if with_swaps and swaps is not None:
+        ordering = swaps.SwapOrder.objects.filter(vehicle_id=OuterRef("vehicle_id"), state__in=swaps.ACTIVE_STATES)
+        logs = logs.filter(~Exists(ordering))
+    return CompiledRead(
+        lambda station_ids, since, exclude_vehicle_id: (
+            logs.filter(top_station_id__in=station_ids, created_at__gte=since)
+            .exclude(vehicle_id=exclude_vehicle_id)
+            .order_by()
+            .values("top_station_id")
+            .annotate(vehicles=Count("pk"))
+            .values_list("top_station_id", "vehicles")
+        )
+    )
+
+
 def heading_in_by_station(*, station_ids: Sequence[int], since: datetime, exclude_vehicle_id: int) -> dict[int, int]:
     """Vehicles recommended each station first since ``since`` that have no swap order yet (their
     log has no outcome, and no active order) and asked nothing since (a vehicle's latest
-    recommendation is the one that counts). One query; one more for the vehicles found, to leave
-    out those with an active order."""
-    heading_here = RecommendationLog.objects.filter(
-        top_station_id__in=station_ids, created_at__gte=since, chosen_station__isnull=True
-    ).exclude(vehicle_id=exclude_vehicle_id)
-    # Every recent log of those vehicles: a vehicle's latest one is the one that counts.
-    rows = RecommendationLog.objects.filter(vehicle_id__in=heading_here.values("vehicle_id"), created_at__gte=since).values_list(
-        "vehicle_id", "created_at", "pk", "top_station_id", "chosen_station_id"
-    )
-    latest: dict[int, tuple[Any, ...]] = {}
-    for row in rows:
-        if row[0] not in latest or row[1:3] > latest[row[0]][1:3]:
-            latest[row[0]] = row
-    wanted = set(station_ids)
-    heading = {vehicle_id: row[3] for vehicle_id, row in latest.items() if row[4] is None and row[3] in wanted}
-    swaps = _swaps()
-    if heading and swaps is not None:
-        ordering = swaps.SwapOrder.objects.filter(vehicle_id__in=list(heading), state__in=swaps.ACTIVE_STATES)
-        for vehicle_id in ordering.values_list("vehicle_id", flat=True):
-            heading.pop(vehicle_id, None)
-    counts: dict[int, int] = {}
-    for station_id in heading.values():
-        counts[station_id] = counts.get(station_id, 0) + 1
-    return counts
+    recommendation is the one that counts), counted per station in one query."""
+    rows = _heading_in(_swaps() is not None)(station_ids=list(station_ids), since=since, exclude_vehicle_id=exclude_vehicle_id)
+    return dict(rows)
 
 
 # --- Candidates -------------------------------------------------------------------------------
@@ -262,9 +272,8 @@ BATTERY_COLUMNS = ("pk", "station_id", "pack_standard_id", "charge_pct", "energy
 
 
 @functools.lru_cache(maxsize=4)
-def _batteries_in_slots(max_temperature: int | None, with_swaps: bool) -> QuerySet[Battery, tuple[Any, ...]]:
-    """The query of ``_station_batteries`` without its stations, built once per process (building
-    its subqueries costs more than running it)."""
+def _batteries_in_slots(max_temperature: int | None, with_swaps: bool) -> CompiledRead:
+    """The read of ``_station_batteries``."""
     batteries = Battery.objects.filter(location=BatteryLocation.STATION)
     if max_temperature is not None:
         batteries = batteries.filter(Q(temperature_c__isnull=True) | Q(temperature_c__lte=max_temperature))
@@ -273,17 +282,17 @@ def _batteries_in_slots(max_temperature: int | None, with_swaps: bool) -> QueryS
         held = swaps.SwapOrder.objects.filter(battery_held=True, reserved_battery_id=OuterRef("pk"))
         faulty = swaps.BatteryCondition.objects.filter(battery_id=OuterRef("pk"), has_fault=True)
         batteries = batteries.filter(~Exists(held), ~Exists(faulty))
-    return batteries.values_list(*BATTERY_COLUMNS)
+    return CompiledRead(lambda station_ids: batteries.filter(station_id__in=station_ids).values_list(*BATTERY_COLUMNS))
 
 
 def _station_batteries(*, station_ids: Sequence[int], pack_standard_id: int) -> list[tuple[Any, ...]]:
     """The compatible batteries in these stations' slots that a station could hand out: not held
     by a swap order, not too hot (``BATTERY_MAX_TEMPERATURE_C``), without a reported fault, as
     the swaps app's own ``ready_batteries`` decides; charged or not."""
-    base = _batteries_in_slots(getattr(settings, "BATTERY_MAX_TEMPERATURE_C", None), _swaps() is not None)
+    read = _batteries_in_slots(getattr(settings, "BATTERY_MAX_TEMPERATURE_C", None), _swaps() is not None)
     # The pack standard is compared here, not in SQL: the planner must take the station index
     # (every battery of a network may share one standard).
-    return [(row[0], row[1], *row[3:]) for row in base.filter(station_id__in=station_ids) if row[2] == pack_standard_id]
+    return [(row[0], row[1], *row[3:]) for row in read(station_ids=list(station_ids)) if row[2] == pack_standard_id]
 
 
 def _offers(batteries: Sequence[tuple[Any, ...]]) -> dict[int, list[_Offer]]:
@@ -306,14 +315,30 @@ def _offers(batteries: Sequence[tuple[Any, ...]]) -> dict[int, list[_Offer]]:
 
 
 @functools.lru_cache(maxsize=2)
-def _stations_with_counts(with_swaps: bool) -> QuerySet[Station]:
-    """Stations with what the recommendation reads of them, their available bays and their
-    active orders, built once per process (like ``_batteries_in_slots``)."""
+def _stations_with_counts(with_swaps: bool) -> CompiledRead:
+    """Stations serving a pack standard, with what the recommendation reads of them, their
+    available bays and their active orders."""
     bays = Bay.objects.filter(station_id=OuterRef("pk"), status=BayStatus.AVAILABLE).order_by().values("station_id")
-    return Station.objects.only(*STATION_FIELDS).annotate(
+    stations = Station.objects.annotate(
         bays_available=Coalesce(Subquery(bays.annotate(count=Count("pk")).values("count")), 0),
         active_orders=active_orders_count() if with_swaps else Value(0),
     )
+    return CompiledRead(
+        lambda station_ids, pack_standard_id: stations.filter(pk__in=station_ids, pack_standards=pack_standard_id).values_list(
+            *STATION_FIELDS, "bays_available", "active_orders"
+        )
+    )
+
+
+def _stations(*, station_ids: Sequence[int], pack_standard_id: int) -> list[Station]:
+    """The stations among these that serve the pack standard, with ``bays_available`` and
+    ``active_orders`` set on each."""
+    stations = []
+    for row in _stations_with_counts(_swaps() is not None)(station_ids=list(station_ids), pack_standard_id=pack_standard_id):
+        station = model_instance(Station, STATION_FIELDS, row[:-2])
+        station.bays_available, station.active_orders = row[-2:]  # type: ignore[attr-defined]
+        stations.append(station)
+    return stations
 
 
 def recommendation_candidates(
@@ -338,12 +363,9 @@ def recommendation_candidates(
         k=settings.RECOMMEND_MAX_CANDIDATES,
         within_km=range_km / detour * 1.005 + 0.1,
     )
-    stations = _stations_with_counts(_swaps() is not None).filter(
-        pk__in=[item.station_id for item in near], pack_standards=standard_id
-    )
     reachable: dict[int, tuple[Station, float, float]] = {}
-    for row in stations:
-        distance = geodesic(position, (float(row.latitude), float(row.longitude))).km
+    for row in _stations(station_ids=[item.station_id for item in near], pack_standard_id=standard_id):
+        distance = geodesic_km(position, (float(row.latitude), float(row.longitude)))
         if distance * detour <= range_km:
             reachable[row.pk] = (row, distance, distance * detour)
     if not reachable:
@@ -403,7 +425,7 @@ def _nearest_station(index: spatial.StationIndex, standard_id: int, position: Po
     for item in index.nearest(pack_standard_id=standard_id, latitude=position[0], longitude=position[1], k=1):
         station = Station.objects.filter(pk=item.station_id).first()
         if station is not None:
-            distance = geodesic(position, (float(station.latitude), float(station.longitude))).km
+            distance = geodesic_km(position, (float(station.latitude), float(station.longitude)))
             return NearestStation(station.code, _station_name(station), distance, distance * settings.RECOMMEND_DETOUR_FACTOR)
     return None
 
@@ -450,8 +472,7 @@ def price_estimates(
         return {}
     latest_arrival = max(arrivals[pk] for pk in priced)
     tariffs: dict[int, pricing.StationPrices] = {}
-    versions = StationTariff.objects.filter(station_id__in=list(priced), effective_from__lte=latest_arrival)
-    for row in versions.order_by("station_id", "-effective_from").values_list("station_id", "effective_from", *TARIFF_FIELDS):
+    for row in _tariff_versions(station_ids=list(priced), until=latest_arrival):
         station_id, effective_from = row[0], row[1]
         if station_id not in tariffs and effective_from <= arrivals[station_id]:
             sharp, peak, flat, valley, deep_valley, per_kwh, per_swap, min_kwh = row[2:]
@@ -509,6 +530,13 @@ def price_estimates(
     return quotes
 
 
+_tariff_versions = CompiledRead(
+    lambda station_ids, until: (
+        StationTariff.objects.filter(station_id__in=station_ids, effective_from__lte=until)
+        .order_by("station_id", "-effective_from")
+        .values_list("station_id", "effective_from", *TARIFF_FIELDS)
+    )
+)
 _calendars: dict[str, tuple[float, Calendar | None]] = {}
 
 
@@ -534,9 +562,9 @@ def caches_forget() -> None:
 
 
 @functools.lru_cache(maxsize=2)
-def _intervals_since_return(with_swaps: bool) -> QuerySet[ChargingInterval]:
-    """Charging intervals that started after their battery last came back from a vehicle (all,
-    where no return is recorded), built once per process."""
+def _intervals_since_return(with_swaps: bool) -> CompiledRead:
+    """These batteries' charging intervals that started before ``until`` and after their battery
+    last came back from a vehicle (all, where no return is recorded)."""
     intervals = ChargingInterval.objects.all()
     swaps = _swaps()
     if with_swaps and swaps is not None:
@@ -544,18 +572,22 @@ def _intervals_since_return(with_swaps: bool) -> QuerySet[ChargingInterval]:
         intervals = intervals.annotate(since=Subquery(returns.order_by("-at").values("at")[:1])).filter(
             Q(since__isnull=True) | Q(started_at__gte=F("since"))
         )
-    return intervals
+    return CompiledRead(
+        lambda battery_ids, until: (
+            intervals.filter(battery_id__in=battery_ids, started_at__lt=until)
+            .order_by("started_at")
+            .values_list("battery_id", "started_at", "ended_at", "kwh")
+        )
+    )
 
 
 def _charging_since_last_return(*, battery_ids: Sequence[int], until: datetime) -> dict[int, list[pricing.ChargingInterval]]:
     """Each battery's charging intervals since it last left a vehicle (its last return into a
     slot; all of them when none is recorded) up to ``until``, as ``billing.selectors.charging_since``
     reads them for one battery, for all the batteries in one query."""
-    rows = _intervals_since_return(_swaps() is not None).filter(battery_id__in=battery_ids, started_at__lt=until)
+    rows = _intervals_since_return(_swaps() is not None)(battery_ids=list(battery_ids), until=until)
     intervals: dict[int, list[pricing.ChargingInterval]] = {}
-    for battery_id, started_at, ended_at, energy in rows.order_by("started_at").values_list(
-        "battery_id", "started_at", "ended_at", "kwh"
-    ):
+    for battery_id, started_at, ended_at, energy in rows:
         intervals.setdefault(battery_id, []).append(pricing.ChargingInterval(started_at, min(ended_at, until), energy))
     return intervals
 

@@ -44,3 +44,10 @@ def test_haversine_is_close_to_the_geodesic() -> None:
     from geopy.distance import geodesic
 
     assert geometry.haversine_km(ORIGIN, EAST) == pytest.approx(geodesic(ORIGIN, EAST).km, rel=0.005)
+
+
+@pytest.mark.parametrize("target", [NORTH, EAST, (39.9, 119.2), (18.3, 109.5), ORIGIN])
+def test_geodesic_km_is_geopys_geodesic(target) -> None:
+    from geopy.distance import geodesic
+
+    assert geometry.geodesic_km(ORIGIN, target) == pytest.approx(geodesic(ORIGIN, target).km, rel=1e-12, abs=1e-12)
