@@ -210,10 +210,8 @@ def active_orders_count() -> Coalesce | Value:
 def _heading_in(with_swaps: bool) -> CompiledRead:
     """Per station, the recommendation logs that are their vehicle's latest, have no outcome,
     and whose vehicle has no active swap order."""
-    newer = RecommendationLog.objects.filter(vehicle_id=OuterRef("vehicle_id")).filter(
-        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
-    )
-    logs = RecommendationLog.objects.filter(chosen_station__isnull=True).filter(~Exists(newer))
+    latest = RecommendationLog.objects.filter(vehicle_id=OuterRef("vehicle_id")).order_by("-created_at", "-pk").values("pk")[:1]
+    logs = RecommendationLog.objects.filter(chosen_station__isnull=True, pk=Subquery(latest))
     swaps = _swaps()
     if with_swaps and swaps is not None:
         ordering = swaps.SwapOrder.objects.filter(vehicle_id=OuterRef("vehicle_id"), state__in=swaps.ACTIVE_STATES)
