@@ -84,18 +84,40 @@ def wallet_get(*, actor: Actor, organisation_id: int | None = None) -> Wallet:
         organisation = candidates[0] if candidates else None
     if organisation is None:
         raise NotFound("wallet")
+    balances = wallet_balances(organisation_id=organisation.pk)
+    return Wallet(
+        organisation=organisation,
+        account_ids=balances.account_ids,
+        balance_fen=balances.balance_fen,
+        held_fen=balances.held_fen,
+        available_fen=balances.available_fen,
+        credit_line_fen=balances.credit_line_fen,
+    )
+
+
+@dataclass(frozen=True)
+class WalletBalances:
+    account_ids: tuple[int, ...]  # the wallet and held accounts
+    balance_fen: int
+    held_fen: int
+    available_fen: int
+    credit_line_fen: int
+
+
+def wallet_balances(*, organisation_id: int) -> WalletBalances:
+    """A payer's balances as ``Wallet`` gives them; no access check (``wallet_get`` makes it, the
+    live push sends them only to the wallet's watchers)."""
     accounts = {
         account.purpose: account
         for account in Account.objects.filter(
-            organisation=organisation, currency=CNY, purpose__in=[AccountPurpose.WALLET, AccountPurpose.HELD]
+            organisation_id=organisation_id, currency=CNY, purpose__in=[AccountPurpose.WALLET, AccountPurpose.HELD]
         )
     }
     wallet, held = accounts.get(AccountPurpose.WALLET), accounts.get(AccountPurpose.HELD)
     wallet_fen = wallet.balance_fen if wallet else 0
     floor = wallet.floor_fen if wallet and wallet.floor_fen is not None else 0
     held_fen = held.balance_fen if held else 0
-    return Wallet(
-        organisation=organisation,
+    return WalletBalances(
         account_ids=tuple(account.pk for account in accounts.values()),
         balance_fen=wallet_fen + held_fen,
         held_fen=held_fen,

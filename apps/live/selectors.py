@@ -20,7 +20,7 @@ from apps.access import live as live_access
 from apps.accounts.models import User
 from apps.assets.models import Battery, BatteryLocation, PackStandard, Station
 from apps.common.money import money_json
-from apps.ledger.models import CNY, Account, AccountPurpose
+from apps.ledger.selectors import wallet_balances
 from apps.swaps import selectors as swap_selectors
 from apps.swaps.models import ACTIVE_STATES, QUEUE_STATES, OrderState, SwapOrder
 
@@ -198,22 +198,13 @@ def alert_json(facts: OrderFacts) -> dict[str, Any]:
 
 # --- Wallets ----------------------------------------------------------------------------
 def wallet_json(*, organisation_id: int) -> dict[str, Any]:
-    """As ``GET /wallet`` shows it (``apps.ledger.selectors.wallet_get``)."""
-    accounts = {
-        account.purpose: account
-        for account in Account.objects.filter(
-            organisation_id=organisation_id, currency=CNY, purpose__in=[AccountPurpose.WALLET, AccountPurpose.HELD]
-        )
-    }
-    wallet, held = accounts.get(AccountPurpose.WALLET), accounts.get(AccountPurpose.HELD)
-    wallet_fen = wallet.balance_fen if wallet else 0
-    floor = wallet.floor_fen if wallet and wallet.floor_fen is not None else 0
-    held_fen = held.balance_fen if held else 0
+    """As ``GET /wallet`` shows it."""
+    balances = wallet_balances(organisation_id=organisation_id)
     return {
         "organisation": organisation_id,
-        "balance": money_json(wallet_fen + held_fen),
-        "held": money_json(held_fen),
-        "available": money_json(max(wallet_fen - floor, 0)),
+        "balance": money_json(balances.balance_fen),
+        "held": money_json(balances.held_fen),
+        "available": money_json(balances.available_fen),
     }
 
 
