@@ -34,19 +34,14 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
+from benchkit import LOOPBACK, ROOT, Postgres, clean_environment, loopback_only, manage, percentile
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
 TARGET_SHARE = 0.05
 INTERVALS = 96
 
@@ -61,47 +56,14 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=5, help="completions before measuring")
     parser.add_argument("--repeat", type=int, default=25, help="pricings per order (the median is kept)")
     args = parser.parse_args()
-    if args.pg_host not in {LOOPBACK, "localhost"}:
-        parser.error(f"{args.pg_host}: the bench only talks to loopback addresses")
+    loopback_only(parser, args.pg_host)
     if min(args.orders, args.repeat) < 1 or args.warmup < 0:
         parser.error("--orders and --repeat must be at least 1")
     return args
 
 
-def admin_connection(options: argparse.Namespace) -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(host=options.pg_host, port=options.pg_port, user=options.pg_user, dbname="postgres", autocommit=True)
-
-
-def drop_database(options: argparse.Namespace) -> None:
-    with admin_connection(options) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(options.database)))
-
-
-def create_and_migrate(options: argparse.Namespace, database_url: str) -> None:
-    drop_database(options)
-    with admin_connection(options) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(options.database)))
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SWAPNET_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(DATABASE_URL=database_url, SWAPNET_LOG_LEVEL="WARNING")
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "--skip-checks"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"manage.py migrate failed:\n{done.stderr.strip() or done.stdout.strip()}")
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:8.3f}"
-
-
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
 def run(options: argparse.Namespace, database_url: str) -> float:
@@ -227,33 +189,37 @@ def run(options: argparse.Namespace, database_url: str) -> float:
 
     pricing_median, request_median = statistics.median(pricings), statistics.median(requests)
     share = pricing_median / request_median
-    with admin_connection(options) as conn:
-        server = conn.execute("SHOW server_version").fetchone()
     load = os.getloadavg()[0]
     print(
-        f"billing bench: PostgreSQL {server[0] if server else '?'} on {LOOPBACK}, {os.cpu_count()} CPUs "
+        f"billing bench: PostgreSQL {database(options).server_version()} on {LOOPBACK}, {os.cpu_count()} CPUs "
         f"(nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, load average {load:.2f}; "
         f"{options.orders} completions after {options.warmup} warm-up, {INTERVALS} charging intervals each "
         f"(periods in the split: {', '.join(sorted(periods_seen))})"
     )
     print("                                          median ms    p99 ms")
-    print(f"  price_bill (pure, 96 intervals)          {ms(pricing_median)}  {ms(p99(pricings))}")
-    print(f"  swap_price (reads + pricing)             {ms(statistics.median(with_reads))}  {ms(p99(with_reads))}")
-    print(f"  completion request (controller report)   {ms(request_median)}  {ms(p99(requests))}")
+    print(f"  price_bill (pure, 96 intervals)          {ms(pricing_median)}  {ms(percentile(pricings, 0.99))}")
+    print(f"  swap_price (reads + pricing)             {ms(statistics.median(with_reads))}  {ms(percentile(with_reads, 0.99))}")
+    print(f"  completion request (controller report)   {ms(request_median)}  {ms(percentile(requests, 0.99))}")
     print(f"  statements per completion request: {statistics.median(request_queries):.0f}")
     print(f"  pricing / request median: {share:.2%}  (target <= {TARGET_SHARE:.0%})")
     print(f"  pricing with its reads / request median: {statistics.median(with_reads) / request_median:.2%}")
     return share
 
 
+def database(options: argparse.Namespace) -> Postgres:
+    return Postgres(options.database, host=options.pg_host, port=options.pg_port, user=options.pg_user)
+
+
 def main() -> int:
     options = parse_options()
-    database_url = f"postgres://{options.pg_user}@{options.pg_host}:{options.pg_port}/{options.database}"
+    throwaway = database(options)
+    database_url = throwaway.url
     try:
-        create_and_migrate(options, database_url)
+        throwaway.create()
+        manage(clean_environment(DATABASE_URL=database_url, SWAPNET_LOG_LEVEL="WARNING"), "migrate", "--noinput", "--skip-checks")
         share = run(options, database_url)
     finally:
-        drop_database(options)
+        throwaway.drop()
     return 0 if share <= TARGET_SHARE else 1
 
 

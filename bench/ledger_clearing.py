@@ -27,17 +27,12 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from benchkit import LOOPBACK, ROOT, Postgres, clean_environment, loopback_only, manage
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
 TARGET_RATIO = 0.15
 
 
@@ -52,38 +47,10 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=400, help="orders cleared per round")
     parser.add_argument("--payers", type=int, default=20, help="carriers the orders are spread over")
     args = parser.parse_args()
-    if args.pg_host not in {LOOPBACK, "localhost"}:
-        parser.error(f"{args.pg_host}: the bench only talks to loopback addresses")
+    loopback_only(parser, args.pg_host)
     if min(args.rounds, args.inserts, args.orders, args.payers) < 1:
         parser.error("every count must be at least 1")
     return args
-
-
-def admin_connection(options: argparse.Namespace) -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(host=options.pg_host, port=options.pg_port, user=options.pg_user, dbname="postgres", autocommit=True)
-
-
-def drop_database(options: argparse.Namespace) -> None:
-    with admin_connection(options) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(options.database)))
-
-
-def create_and_migrate(options: argparse.Namespace, database_url: str) -> None:
-    drop_database(options)
-    with admin_connection(options) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(options.database)))
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SWAPNET_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(DATABASE_URL=database_url, SWAPNET_LOG_LEVEL="WARNING")
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "--skip-checks"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"manage.py migrate failed:\n{done.stderr.strip() or done.stdout.strip()}")
 
 
 def rate(count: int, step: Callable[[int], object]) -> float:
@@ -169,10 +136,8 @@ def run(options: argparse.Namespace, database_url: str) -> float:
     bare_rate, clear_rate, order_rate = (statistics.median(r) for r in (bare_rates, clear_rates, order_rates))
     ratios = [c / b for c, b in zip(clear_rates, bare_rates, strict=True)]
     ratio = statistics.median(ratios)
-    with admin_connection(options) as conn:
-        server = conn.execute("SHOW server_version").fetchone()
     print(
-        f"ledger clearing bench: PostgreSQL {server[0] if server else '?'} on {LOOPBACK}, {os.cpu_count()} CPUs "
+        f"ledger clearing bench: PostgreSQL {database(options).server_version()} on {LOOPBACK}, {os.cpu_count()} CPUs "
         f"(nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, {options.rounds} rounds"
     )
     print(
@@ -190,14 +155,20 @@ def run(options: argparse.Namespace, database_url: str) -> float:
     return ratio
 
 
+def database(options: argparse.Namespace) -> Postgres:
+    return Postgres(options.database, host=options.pg_host, port=options.pg_port, user=options.pg_user)
+
+
 def main() -> int:
     options = parse_options()
-    database_url = f"postgres://{options.pg_user}@{options.pg_host}:{options.pg_port}/{options.database}"
+    throwaway = database(options)
+    database_url = throwaway.url
     try:
-        create_and_migrate(options, database_url)
+        throwaway.create()
+        manage(clean_environment(DATABASE_URL=database_url, SWAPNET_LOG_LEVEL="WARNING"), "migrate", "--noinput", "--skip-checks")
         ratio = run(options, database_url)
     finally:
-        drop_database(options)
+        throwaway.drop()
     return 0 if ratio >= TARGET_RATIO else 1
 
 

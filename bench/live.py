@@ -44,11 +44,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
-DATABASE = "swapnet_bench_live"
-ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+from benchkit import LOOPBACK, ROOT, Postgres, clean_environment, percentile
+
+THROWAWAY = Postgres("swapnet_bench_live")
+DATABASE_URL = THROWAWAY.url
 REDIS_URL = "redis://127.0.0.1:6379/4"
 ORIGIN = "http://localhost"
 
@@ -95,15 +94,6 @@ def client_main() -> None:
 
 
 # --- The bench process ------------------------------------------------------------------
-def _database(action: str) -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        if action == "create":
-            connection.execute(f"CREATE DATABASE {DATABASE}")
-
-
 def _redis_flush() -> None:
     import redis
 
@@ -265,18 +255,13 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], seconds: float = 
     raise RuntimeError("uvicorn did not start")
 
 
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
-
-
 def bench(args: argparse.Namespace) -> int:
-    env = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SWAPNET_SIMULATE_CONTROLLERS": "0"}
+    env = clean_environment(DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL, SWAPNET_SIMULATE_CONTROLLERS="0")
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "swapnet.settings")
     sys.path.insert(0, str(ROOT))
     processes: list[subprocess.Popen[bytes]] = []
-    _database("create")
+    THROWAWAY.create()
     _redis_flush()
     try:
         import django
@@ -384,7 +369,7 @@ def bench(args: argparse.Namespace) -> int:
         figures = {}
         for kind in ("service", "bare"):
             values = latencies[kind]
-            p50, p99 = statistics.median(values), _percentile(values, 99)
+            p50, p99 = statistics.median(values), percentile(values, 0.99)
             figures[kind] = p99
             last_ms = statistics.median(everyone[kind])
             print(f"{kind:8} {len(values):9d} {missing[kind]:8d} {p50:8.1f} {p99:8.1f} {max(values):8.1f} {last_ms:8.1f}")
@@ -403,7 +388,7 @@ def bench(args: argparse.Namespace) -> int:
             from django.db import connections
 
             connections.close_all()
-        _database("drop")
+        THROWAWAY.drop()
         _redis_flush()
 
 

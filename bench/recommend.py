@@ -49,8 +49,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
+from benchkit import LOOPBACK, ROOT, Postgres, loopback_only, percentile
+
 SIZES = (1_000, 10_000, 100_000)
 REGION = ((35.0, 41.0), (112.0, 119.0))
 # Requests come from the inner part of the region (a margin of about 100 km to its edges).
@@ -73,8 +73,7 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--show-queries", action="store_true", help="print each query of one request, with its time")
     args = parser.parse_args()
-    if args.pg_host not in {LOOPBACK, "localhost"}:
-        parser.error(f"{args.pg_host}: the bench only talks to loopback addresses")
+    loopback_only(parser, args.pg_host)
     if min(args.requests, args.rounds) < 1 or args.warmup < 0:
         parser.error("need requests >= 1, rounds >= 1, warmup >= 0")
     return args
@@ -88,19 +87,11 @@ def configure_environment(args: argparse.Namespace, scratch: Path) -> None:
     # the bench measures the recommendation, not connecting to the database.
     os.environ["SWAPNET_DB_CONN_MAX_AGE"] = "3600"
     if args.postgres:
-        os.environ["DATABASE_URL"] = f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.database}"
+        os.environ["DATABASE_URL"] = database(args).url
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{scratch / 'bench.sqlite3'}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "swapnet.settings"
     sys.path.insert(0, str(ROOT))
-
-
-def pg_admin(args: argparse.Namespace, statement: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname="postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(args.database)))
 
 
 @dataclass
@@ -296,11 +287,6 @@ def setup_world() -> dict[str, Any]:
     }
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
-
-
 @dataclass
 class SizeResult:
     stations: int
@@ -454,8 +440,13 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> bool:
     return ok_speed and ok_p99
 
 
+def database(args: argparse.Namespace) -> Postgres:
+    return Postgres(args.database, host=args.pg_host, port=args.pg_port, user=args.pg_user)
+
+
 def main() -> int:
     args = parse_options()
+    throwaway = database(args)
     busy = os.getloadavg()[0]
     print(f"Load average before the run: {busy:.2f} (1 min)", flush=True)
     if busy >= 1.0:
@@ -463,8 +454,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="swapnet-bench-recommend-") as scratch:
         configure_environment(args, Path(scratch))
         if args.postgres:
-            pg_admin(args, "DROP DATABASE IF EXISTS {}")
-            pg_admin(args, "CREATE DATABASE {}")
+            throwaway.create()
         try:
             import django
 
@@ -495,7 +485,7 @@ def main() -> int:
                 from django.db import connections
 
                 connections.close_all()
-                pg_admin(args, "DROP DATABASE IF EXISTS {}")
+                throwaway.drop()
     return 0 if ok else 1
 
 

@@ -47,10 +47,7 @@ from types import FrameType
 from typing import Any
 
 import psycopg
-from psycopg import sql
-
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
+from benchkit import LOOPBACK, ROOT, Postgres, clean_environment, loopback_only, manage, tail
 
 # Run by ``manage.py shell`` in the bench database; prints one JSON line: the clients' drivers.
 SETUP = """
@@ -198,8 +195,7 @@ def parse_options() -> Options:
     parser.add_argument("--rounds", type=int, default=3, help="rounds the measured time is split into")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before measuring, every round")
     args = parser.parse_args()
-    if args.pg_host not in {LOOPBACK, "localhost"}:
-        parser.error("the bench only talks to loopback addresses")
+    loopback_only(parser, args.pg_host)
     if args.clients < 1 or args.processes < 1 or args.processes > args.clients:
         parser.error("need clients >= processes >= 1")
     return Options(
@@ -219,25 +215,13 @@ def parse_options() -> Options:
 
 
 # --- Database and server --------------------------------------------------------------------
-def admin_connection(options: Options) -> psycopg.Connection[tuple[Any, ...]]:
-    return psycopg.connect(host=options.pg_host, port=options.pg_port, user=options.pg_user, dbname="postgres", autocommit=True)
-
-
-def drop_database(options: Options) -> None:
-    with admin_connection(options) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(options.database)))
-
-
-def create_database(options: Options) -> None:
-    drop_database(options)
-    with admin_connection(options) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(options.database)))
+def database(options: Options) -> Postgres:
+    return Postgres(options.database, host=options.pg_host, port=options.pg_port, user=options.pg_user)
 
 
 def environment(options: Options) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SWAPNET_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(
-        DATABASE_URL=f"postgres://{options.pg_user}@{options.pg_host}:{options.pg_port}/{options.database}",
+    return clean_environment(
+        DATABASE_URL=database(options).url,
         SWAPNET_DB_POOL="1",
         SWAPNET_DB_POOL_MAX="4",
         SWAPNET_LOG_LEVEL="WARNING",
@@ -247,16 +231,6 @@ def environment(options: Options) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="swapnet.settings",
         PYTHONUNBUFFERED="1",
     )
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=900
-    )
-    if done.returncode != 0:
-        raise BenchError(f"manage.py {args[0]} failed:\n{done.stderr.strip()[-3000:] or done.stdout.strip()[-3000:]}")
-    return done.stdout
 
 
 def reset_orders(options: Options) -> int:
@@ -340,13 +314,6 @@ def stop_server(server: Server) -> None:
                 os.killpg(server.process.pid, signal.SIGKILL)
             server.process.wait(timeout=5)
     server.listener.close()
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 # --- Load -----------------------------------------------------------------------------------
@@ -534,7 +501,7 @@ def terminate_on_sigterm() -> Iterator[None]:
 def run(options: Options) -> dict[str, Result]:
     env = environment(options)
     print(f"Load average before the run: {os.getloadavg()[0]:.2f} (1 min); creating database {options.database} ...", flush=True)
-    create_database(options)
+    database(options).create()
     try:
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo", "--verbosity", "0")
@@ -578,7 +545,7 @@ def run(options: Options) -> dict[str, Result]:
             finally:
                 stop_server(server)
     finally:
-        drop_database(options)
+        database(options).drop()
         print(f"Dropped database {options.database}.", flush=True)
 
 
@@ -587,7 +554,7 @@ def main() -> int:
     with terminate_on_sigterm():
         try:
             results = run(options)
-        except (BenchError, psycopg.Error) as error:
+        except (BenchError, RuntimeError, psycopg.Error) as error:
             print(f"bench: {error}", file=sys.stderr)
             return 1
     report(results, options)

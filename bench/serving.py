@@ -41,10 +41,8 @@ from pathlib import Path
 from types import FrameType
 
 import psycopg
-from psycopg import sql
+from benchkit import LOOPBACK, ROOT, Postgres, clean_environment, manage, tail
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
 DRIVER_PHONE = "13800000041"  # a demo driver (apps/demo/services.py)
 ENDPOINTS = ["/healthz", "/api/v1/stations"]
 
@@ -150,40 +148,18 @@ def parse_options() -> Options:
 
 
 # --- Database -------------------------------------------------------------------------------
-def admin_connection(options: Options) -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(host=options.pg_host, port=options.pg_port, user=options.pg_user, dbname="postgres", autocommit=True)
-
-
-def drop_database(options: Options) -> None:
-    with admin_connection(options) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(options.database)))
-
-
-def create_database(options: Options) -> None:
-    drop_database(options)
-    with admin_connection(options) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(options.database)))
+def database(options: Options) -> Postgres:
+    return Postgres(options.database, host=options.pg_host, port=options.pg_port, user=options.pg_user)
 
 
 def server_environment(options: Options) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SWAPNET_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(
-        DATABASE_URL=f"postgres://{options.pg_user}@{options.pg_host}:{options.pg_port}/{options.database}",
+    return clean_environment(
+        DATABASE_URL=database(options).url,
         REDIS_URL=options.redis_url,
         SWAPNET_DB_POOL="1" if options.db_pool else "0",
         SWAPNET_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300
-    )
-    if done.returncode != 0:
-        raise BenchError(f"manage.py {args[0]} failed:\n{done.stderr.strip() or done.stdout.strip()}")
-    return done.stdout
 
 
 # --- Servers --------------------------------------------------------------------------------
@@ -276,13 +252,6 @@ def stop_server(server: Server) -> None:
     server.listener.close()
 
 
-def tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 # --- Load -----------------------------------------------------------------------------------
 def load_process(
     port: int, path: str, cookie: str, threads: int, start_at: float, warmup: float, duration: float
@@ -361,7 +330,7 @@ def server_cpu(server: Server) -> dict[int, float]:
 
 def database_cpu(options: Options) -> dict[int, float]:
     """CPU of the PostgreSQL backends connected to the bench database (the servers' pools)."""
-    with admin_connection(options) as conn:
+    with database(options).admin() as conn:
         rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (options.database,)).fetchall()
     return process_cpu_seconds(pids={int(str(row[0])) for row in rows})
 
@@ -482,7 +451,7 @@ def run(options: Options) -> list[Result]:
     print(f"Load average before the run: {busy:.2f} (1 min); creating database {options.database} ...", flush=True)
     if busy >= 1.0:
         print("Warning: the machine is already busy; the figures will be low and noisy.", file=sys.stderr, flush=True)
-    create_database(options)
+    database(options).create()
     try:
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo", "--verbosity", "0")
@@ -525,7 +494,7 @@ def run(options: Options) -> list[Result]:
                 for server in servers:
                     stop_server(server)
     finally:
-        drop_database(options)
+        database(options).drop()
         print(f"Dropped database {options.database}.", flush=True)
 
 
@@ -534,7 +503,7 @@ def main() -> int:
     with terminate_on_sigterm():
         try:
             results = run(options)
-        except (BenchError, psycopg.Error) as error:
+        except (BenchError, RuntimeError, psycopg.Error) as error:
             print(f"bench: {error}", file=sys.stderr)
             return 1
     report(results, options)
