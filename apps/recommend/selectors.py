@@ -280,7 +280,7 @@ def _batteries_in_slots(max_temperature: int | None, with_swaps: bool) -> Compil
         held = swaps.SwapOrder.objects.filter(battery_held=True, reserved_battery_id=OuterRef("pk"))
         faulty = swaps.BatteryCondition.objects.filter(battery_id=OuterRef("pk"), has_fault=True)
         batteries = batteries.filter(~Exists(held), ~Exists(faulty))
-    return CompiledRead(lambda station_ids: batteries.filter(station_id__in=station_ids).values_list(*BATTERY_COLUMNS))
+    return CompiledRead(lambda station_ids: batteries.filter(station_id__in=station_ids).order_by().values_list(*BATTERY_COLUMNS))
 
 
 def _station_batteries(*, station_ids: Sequence[int], pack_standard_id: int) -> list[tuple[Any, ...]]:
@@ -320,11 +320,13 @@ def _stations_with_counts(with_swaps: bool) -> CompiledRead:
     stations = Station.objects.annotate(
         bays_available=Coalesce(Subquery(bays.annotate(count=Count("pk")).values("count")), 0),
         active_orders=active_orders_count() if with_swaps else Value(0),
-    )
+    ).order_by()
+    # The station's own link to the standard (a join would read every station's links).
+    links = Station.pack_standards.through.objects.filter(station_id=OuterRef("pk"))
     return CompiledRead(
-        lambda station_ids, pack_standard_id: stations.filter(pk__in=station_ids, pack_standards=pack_standard_id).values_list(
-            *STATION_FIELDS, "bays_available", "active_orders"
-        )
+        lambda station_ids, pack_standard_id: stations.filter(
+            Exists(links.filter(packstandard_id=pack_standard_id)), pk__in=station_ids
+        ).values_list(*STATION_FIELDS, "bays_available", "active_orders")
     )
 
 
