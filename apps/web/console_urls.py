@@ -12,6 +12,7 @@ urlpatterns = [
     path("carrier/drivers", carrier.drivers, name="carrier-drivers"),
     path("carrier/drivers/invite", carrier.driver_invite, name="carrier-driver-invite"),
     path("carrier/drivers/<int:user_id>/limits", carrier.driver_limits, name="carrier-driver-limits"),
+    path("carrier/invitations/<int:invitation_id>/revoke", carrier.invitation_revoke, name="carrier-invitation-revoke"),
     path("carrier/wallet", carrier.wallet, name="carrier-wallet"),
     # Station operators, battery owners, the platform
     path("ops/", operations.home, name="ops-home"),

@@ -9,9 +9,12 @@ import pytest
 from django.utils import timezone
 
 from apps.access import Actor
-from apps.accounts.models import Membership, Role
+from apps.accounts.models import DriverInvitation, InvitationStatus, Membership, Role
+from apps.accounts.services import carriers as carrier_services
+from apps.assets.models import Vehicle
 from apps.billing.models import BatteryRate, StationTariff
 from apps.billing.selectors import tariff_in_force
+from apps.common.identifiers import vin_check_digit
 from apps.ledger.models import JournalTransaction
 from apps.ledger.selectors import wallet_get
 from apps.swaps.models import OrderState
@@ -194,3 +197,76 @@ def test_others_cannot_resolve_the_order(world: SwapWorld, who: str) -> None:
     world.abnormal.refresh_from_db()
     assert world.abnormal.state == OrderState.ABNORMAL
     assert JournalTransaction.objects.count() == transactions
+
+
+# --- the fleet: vehicles and invitations ------------------------------------------------------
+def _vin(serial: int) -> str:
+    body = f"LBNCH2B4X{serial:08d}"
+    return body[:8] + vin_check_digit(body) + body[9:]
+
+
+def test_a_carrier_admin_adds_a_vehicle_to_the_fleet(world: SwapWorld) -> None:
+    client = client_for(world, "carrier_admin")
+    standard = world.vehicle.pack_standard
+    response = client.post("/carrier/vehicles", {"plate": "冀j 66666d", "vin": _vin(1), "pack_standard": standard.code})
+    assert (response.status_code, response["Location"]) == (302, f"/carrier/vehicles?carrier={world.carrier.pk}")
+    added = Vehicle.objects.get(vin=_vin(1))
+    assert (added.plate, added.carrier, added.pack_standard) == ("冀J66666D", world.carrier, standard)
+    assert "冀J66666D" in client.get("/carrier/vehicles").content.decode()
+
+
+def test_a_plate_already_in_the_network_is_refused_on_the_form_and_nothing_changes(world: SwapWorld) -> None:
+    before = list(Vehicle.objects.values_list("pk", "plate", "vin", "carrier_id"))
+    response = client_for(world, "carrier_admin").post(
+        "/carrier/vehicles",
+        {"plate": world.other.vehicle.plate, "vin": _vin(2), "pack_standard": world.vehicle.pack_standard.code},
+    )
+    assert response.status_code == 409
+    assert 'class="field field-error"' in response.content.decode() or "form-errors" in response.content.decode()
+    assert list(Vehicle.objects.values_list("pk", "plate", "vin", "carrier_id")) == before
+
+
+@pytest.mark.parametrize("who", ["other_carrier_admin", "driver", "operator_admin"])
+def test_others_cannot_add_to_the_fleet(world: SwapWorld, who: str) -> None:
+    before = Vehicle.objects.count()
+    response = client_for(world, who).post(
+        f"/carrier/vehicles?carrier={world.carrier.pk}",
+        {"plate": "冀J77777D", "vin": _vin(3), "pack_standard": world.vehicle.pack_standard.code},
+    )
+    assert response.status_code in (403, 404)
+    assert Vehicle.objects.count() == before
+
+
+def _invite(world: SwapWorld, phone: str = "13900000055") -> DriverInvitation:
+    return carrier_services.driver_invite(actor=Actor.of(world.users["carrier_admin"]), carrier=world.carrier, phone=phone)
+
+
+def test_a_carrier_admin_withdraws_a_pending_invitation(world: SwapWorld) -> None:
+    invitation = _invite(world)
+    client = client_for(world, "carrier_admin")
+    assert f'data-testid="revoke-{invitation.pk}"' in client.get("/carrier/drivers").content.decode()
+    response = client.post(f"/carrier/invitations/{invitation.pk}/revoke", {"carrier": world.carrier.pk})
+    assert (response.status_code, response["Location"]) == (302, f"/carrier/drivers?carrier={world.carrier.pk}")
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.REVOKED
+    assert f'data-testid="revoke-{invitation.pk}"' not in client.get("/carrier/drivers").content.decode()
+
+
+def test_an_answered_invitation_cannot_be_withdrawn_and_stays_as_it_was(world: SwapWorld) -> None:
+    invitation = _invite(world)
+    DriverInvitation.objects.filter(pk=invitation.pk).update(status=InvitationStatus.ACCEPTED)
+    response = client_for(world, "carrier_admin").post(
+        f"/carrier/invitations/{invitation.pk}/revoke", {"carrier": world.carrier.pk}
+    )
+    assert response.status_code == 302
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.ACCEPTED
+
+
+@pytest.mark.parametrize("who", ["other_carrier_admin", "driver", "operator_admin"])
+def test_others_cannot_withdraw_the_fleet_s_invitations(world: SwapWorld, who: str) -> None:
+    invitation = _invite(world)
+    response = client_for(world, who).post(f"/carrier/invitations/{invitation.pk}/revoke", {"carrier": world.carrier.pk})
+    assert response.status_code in (403, 404)
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.PENDING

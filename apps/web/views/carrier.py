@@ -10,8 +10,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.access import Actor, visible_pack_standards
 from apps.accounts.models import Organisation
 from apps.accounts.selectors import carriers as carrier_selectors
 from apps.accounts.services import carriers as carrier_services
@@ -22,6 +23,7 @@ from apps.web import labels
 from apps.web.charts import Bar, column_chart
 from apps.web.console_forms import AssignForm, InviteForm, LimitsForm, fen_of
 from apps.web.consoles import carrier_for, console_nav
+from apps.web.forms import VehicleForm
 from apps.web.pages import actor_of, form_errors, page, render_page
 from apps.web.templatetags.swapnet import yuan
 
@@ -75,10 +77,40 @@ def home(request: HttpRequest) -> HttpResponse:
     return render_page(request, "web/console/carrier_home.html", context)
 
 
+def _vehicle_form(actor: Actor, data: Any) -> VehicleForm:
+    form = VehicleForm(data)
+    standards = visible_pack_standards(actor).order_by("code")
+    form.fields["pack_standard"].choices = [(s.code, f"{s.code} · {s.name}") for s in standards]  # type: ignore[attr-defined]
+    return form
+
+
 @page("carrier")
+@require_http_methods(["GET", "POST"])
 def vehicles(request: HttpRequest) -> HttpResponse:
+    """The fleet with its batteries and drivers; a POST adds a vehicle to it."""
     actor = actor_of(request)
     carrier = carrier_for(request)
+    form = _vehicle_form(actor, request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                added = carrier_services.vehicle_add(
+                    actor=actor,
+                    carrier=carrier,
+                    plate=form.cleaned_data["plate"],
+                    vin=form.cleaned_data["vin"],
+                    pack_standard_code=form.cleaned_data["pack_standard"],
+                    model_name=form.cleaned_data["model_name"],
+                )
+            except ApplicationError as error:
+                form_errors(form, error)
+                status = error.status_code
+            else:
+                messages.success(request, _("%(plate)s was added to the fleet.") % {"plate": added.plate})
+                return _back("web:carrier-vehicles", carrier)
+        else:
+            status = 400
     fleet = list(carrier_selectors.carrier_vehicle_list(actor=actor, carrier=carrier))
     drivers = list(carrier_selectors.carrier_driver_list(actor=actor, carrier=carrier))
     rows = [
@@ -89,8 +121,14 @@ def vehicles(request: HttpRequest) -> HttpResponse:
         }
         for v in fleet
     ]
-    context = {**_common(request, carrier, "carrier-vehicles"), "rows": rows, "drivers": drivers, "assign_form": AssignForm()}
-    return render_page(request, "web/console/carrier_vehicles.html", context)
+    context = {
+        **_common(request, carrier, "carrier-vehicles"),
+        "rows": rows,
+        "drivers": drivers,
+        "assign_form": AssignForm(),
+        "vehicle_form": form,
+    }
+    return render_page(request, "web/console/carrier_vehicles.html", context, status=status)
 
 
 @page("carrier")
@@ -193,6 +231,21 @@ def driver_invite(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Invitation sent to %(phone)s.") % {"phone": invitation.phone})
     else:
         messages.error(request, _("Enter a mobile number."))
+    return _back("web:carrier-drivers", carrier)
+
+
+@page("carrier")
+@require_POST
+def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    carrier = carrier_for(request)
+    invitation = carrier_selectors.carrier_invitation_get(actor=actor, carrier=carrier, invitation_id=invitation_id)
+    try:
+        carrier_services.invitation_revoke(actor=actor, invitation=invitation)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The invitation to %(phone)s was withdrawn.") % {"phone": invitation.phone})
     return _back("web:carrier-drivers", carrier)
 
 
