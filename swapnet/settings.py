@@ -378,6 +378,9 @@ NO_SHOW_AFTER = timedelta(minutes=env.integer("SWAPNET_NO_SHOW_MINUTES", 15, min
 SWAP_TIMEOUT = timedelta(minutes=env.integer("SWAPNET_SWAP_TIMEOUT_MINUTES", 30, minimum=1))
 # A bill that differs from its quote by more than this percentage flags the order for review.
 QUOTE_TOLERANCE_PCT = env.integer("SWAPNET_QUOTE_TOLERANCE_PCT", 10, minimum=0)
+# The energy deposit (fen) a vehicle pays when it first takes a network battery without one to
+# return: the default of a new pack standard (each standard's own amount is edited in the admin).
+SWAP_ENERGY_DEPOSIT_FEN = env.integer("SWAPNET_SWAP_ENERGY_DEPOSIT_FEN", 100_000, minimum=0)
 # A battery above this temperature (°C) is not handed out.
 BATTERY_MAX_TEMPERATURE_C = env.integer("SWAPNET_BATTERY_MAX_TEMPERATURE_C", 55, minimum=1)
 # A station controller's signed request is accepted this long before or after its timestamp.

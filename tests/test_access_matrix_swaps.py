@@ -5,6 +5,7 @@ one; a refusal changes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,12 +13,13 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import OrganisationKind, Role, User
 from apps.accounts.tests.factories import OrganisationFactory, member
-from apps.assets.models import Bay
+from apps.assets.models import Battery, BatteryLocation, Bay, PackStandard
 from apps.assets.tests.factories import StationFactory
 from apps.ledger.models import Account, Hold
-from apps.swaps.models import ControllerCommand, OrderTransition, SwapOrder
+from apps.swaps.models import ControllerCommand, EnergyDeposit, OrderTransition, SwapOrder
+from apps.swaps.services import swap_report
 from apps.swaps.services.control import _credential_create
-from apps.swaps.tests.factories import ControllerClient, SwapWorld, advanced, swap_world, verified_driver
+from apps.swaps.tests.factories import ControllerClient, SwapWorld, advanced, reading_for, swap_world, verified_driver
 
 pytestmark = pytest.mark.django_db
 
@@ -230,3 +232,39 @@ def test_another_stations_controller_sees_nothing_of_this_station(matrix: Matrix
     people = [intruder.get(f"/api/v1/swaps/{order.pk}"), intruder.get(f"/api/v1/stations/{code}/queue")]
     assert [answer.status_code for answer in people] == [401, 401]  # a controller is nobody on people's endpoints
     assert state() == before
+
+
+# --- POST /stations/{code}/vehicles/leave -----------------------------------------------
+TAKES_BATTERY_BACK = {"staff_of_station", "operator_admin", "platform_admin"}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_taking_a_leaving_vehicles_battery_back_by_actor(matrix: Matrix, actor: str) -> None:
+    world = matrix.world
+    # The truck's first network battery, with its energy deposit.
+    PackStandard.objects.filter(pk=world.vehicle.pack_standard_id).update(energy_deposit_fen=100_000)
+    Battery.objects.filter(pk=world.vehicle_battery.pk).update(
+        location=BatteryLocation.IN_TRANSIT, vehicle=None, vehicle_position=None
+    )
+    order = advanced_first(world)
+    taken = set(Battery.objects.filter(station=world.station).values_list("station_slot", flat=True))
+    slot = max(set(range(1, world.station.slot_count + 1)) - taken)
+    body = {"plate": world.vehicle.plate, "battery": order.reserved_battery.code, "slot": slot, "energy_kwh": "90.000"}
+    before = (state(), list(Battery.objects.order_by("pk").values_list("pk", "location", "station_slot", "vehicle_id")))
+    response = client(matrix, actor).post(f"/api/v1/stations/{world.station.code}/vehicles/leave", body, format="json")
+    if expect(response, actor, TAKES_BATTERY_BACK):
+        assert response.json()["deposit"] == {"amount_fen": 100_000, "currency": "CNY"}
+        assert EnergyDeposit.objects.get().released_at is not None
+        return
+    assert (state(), list(Battery.objects.order_by("pk").values_list("pk", "location", "station_slot", "vehicle_id"))) == before
+    assert EnergyDeposit.objects.get().released_at is None
+
+
+def advanced_first(world: SwapWorld) -> SwapOrder:
+    """The world's truck, carrying no battery, swaps for its first one (no battery back)."""
+    order = advanced(world, "swapping")
+    reading = reading_for(order, returned_kwh=Decimal("0.000"))
+    swap_report(credential=world.credential, order=order, reading=reading, payload={"first": order.pk})
+    order.refresh_from_db()
+    assert order.state == "completed"
+    return order

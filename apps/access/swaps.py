@@ -107,6 +107,12 @@ def may_flag_order(actor: Actor, order: SwapOrder) -> bool:
     return actor.platform_admin or may_operate_station(actor, order.station)
 
 
+def may_take_back_battery(actor: Actor, station: Station) -> bool:
+    """Take a leaving vehicle's battery back into the station (releasing its energy deposit): the
+    station's staff and operator admins, and the platform."""
+    return actor.platform_admin or may_operate_station(actor, station)
+
+
 def sees_station_queue(actor: Actor, station: Station) -> bool:
     """The queue with plates and drivers' names: the station's staff and operator admins, the platform."""
     return actor.platform_admin or may_operate_station(actor, station)

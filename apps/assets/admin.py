@@ -26,7 +26,7 @@ class PackStandardAdmin(ScopedModelAdmin[PackStandard]):
     visible = staticmethod(access.visible_pack_standards)
     may_change = staticmethod(access.may_change_pack_standard)
     may_add = staticmethod(access.may_add_pack_standard)
-    list_display = ("code", "name", "segment", "rated_kwh", "chemistry", "packs_per_vehicle")
+    list_display = ("code", "name", "segment", "rated_kwh", "chemistry", "packs_per_vehicle", "energy_deposit_fen")
     list_filter = ("segment",)
     search_fields = ("code", "name")
 

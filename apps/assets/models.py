@@ -32,8 +32,17 @@ class VehicleSegment(models.TextChoices):
     CAR = "car", _("passenger car")
 
 
+def default_energy_deposit_fen() -> int:
+    """A new pack standard's energy deposit: ``SWAP_ENERGY_DEPOSIT_FEN``."""
+    return int(settings.SWAP_ENERGY_DEPOSIT_FEN)
+
+
 class PackStandard(TimeStampedModel):
-    """A swappable pack design: which batteries fit which vehicles and stations."""
+    """A swappable pack design: which batteries fit which vehicles and stations.
+
+    ``energy_deposit_fen``: what a vehicle of this standard deposits when it first takes a network
+    battery without one of its own to return (held until it leaves the network and hands the
+    battery back; 0: no deposit)."""
 
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=120)
@@ -45,6 +54,11 @@ class PackStandard(TimeStampedModel):
         _("packs per vehicle"), default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_PACKS_PER_VEHICLE)]
     )
     cycle_life = models.PositiveIntegerField(_("cycle life to 80 % health"), default=4000)
+    energy_deposit_fen = models.PositiveBigIntegerField(
+        _("energy deposit (fen)"),
+        default=default_energy_deposit_fen,
+        help_text=_("Paid by a vehicle that first takes a network battery; released when it hands the battery back."),
+    )
 
     class Meta:
         ordering = ["code"]

@@ -39,6 +39,16 @@ CORRIDOR_FILE = Path(__file__).resolve().parent / "data" / "corridor.json"
 DEMO_PASSWORD = "swapnet-demo"  # noqa: S105 - printed on purpose: it is the demo's
 HEAVY_TRUCK_STANDARDS = {"HT-282-LFP", "HT-350-LFP", "HT-171-QIJI", "HT-141-LFP"}
 PACKS_PER_VEHICLE = {"HT-171-QIJI": 3}
+# The energy deposit per battery of each pack standard, in fen (estimates for the demo, about the
+# price of the energy a full pack holds: heavy-truck packs ¥2,500-6,000, car packs ¥1,000-1,500).
+ENERGY_DEPOSIT_FEN = {
+    "HT-282-LFP": 500_000,
+    "HT-350-LFP": 600_000,
+    "HT-171-QIJI": 300_000,
+    "HT-141-LFP": 250_000,
+    "PC-75-NIO": 100_000,
+    "PC-100-NIO": 150_000,
+}
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,7 @@ def corridor_seed(*, progress: Callable[[Iterator[Any], int, str], Iterator[Any]
                     "chemistry": spec["chemistry"][:20],
                     "packs_per_vehicle": PACKS_PER_VEHICLE.get(spec["id"], 1),
                     "cycle_life": spec.get("cycle_life_to_80pct") or 4000,
+                    "energy_deposit_fen": ENERGY_DEPOSIT_FEN.get(spec["id"], settings.SWAP_ENERGY_DEPOSIT_FEN),
                 },
             )
             count("pack standards", was)

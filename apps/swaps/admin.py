@@ -61,6 +61,7 @@ FULL_FIELDS = (
     "quote_returned_kwh",
     "quote_total_fen",
     "hold",
+    "deposit_fen",
     "delivered_kwh",
     "returned_kwh",
     "bill_total_fen",

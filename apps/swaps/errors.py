@@ -39,6 +39,13 @@ MESSAGES: dict[str, str] = {
     "bay_has_no_screen": "This bay has no screen; it uses its printed code.",
     "abnormal_reason_invalid": "Choose one of the abnormal reasons.",
     "resolution_invalid": "Resolve by completing with corrected readings, or by cancelling.",
+    "vehicle_not_found": "No vehicle has this plate.",
+    "vehicle_carries_no_battery": "This vehicle carries no network battery to hand back.",
+    "battery_not_in_vehicle": "This battery is not in this vehicle.",
+    "deposit_not_held": "No energy deposit is held for this vehicle.",
+    "slot_invalid": "The station has no slot with this number.",
+    "slot_occupied": "This slot already holds a battery; choose a free slot.",
+    "reading_out_of_range": "The battery reading is outside what the battery can hold.",
 }
 
 STATUS: dict[str, int] = {
@@ -66,6 +73,13 @@ STATUS: dict[str, int] = {
     "bay_has_no_screen": status.HTTP_409_CONFLICT,
     "abnormal_reason_invalid": status.HTTP_400_BAD_REQUEST,
     "resolution_invalid": status.HTTP_400_BAD_REQUEST,
+    "vehicle_not_found": status.HTTP_404_NOT_FOUND,
+    "vehicle_carries_no_battery": status.HTTP_409_CONFLICT,
+    "battery_not_in_vehicle": status.HTTP_409_CONFLICT,
+    "deposit_not_held": status.HTTP_409_CONFLICT,
+    "slot_invalid": status.HTTP_400_BAD_REQUEST,
+    "slot_occupied": status.HTTP_409_CONFLICT,
+    "reading_out_of_range": status.HTTP_400_BAD_REQUEST,
 }
 
 

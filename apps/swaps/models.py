@@ -84,6 +84,9 @@ class SwapOrder(TimeStampedModel):
     quote_returned_kwh = models.DecimalField(max_digits=8, decimal_places=3)
     quote_total_fen = models.BigIntegerField(_("quote (fen)"))
     hold = models.OneToOneField("ledger.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="swap_order")
+    # The energy deposit the order takes (a vehicle without a battery to return): held with the
+    # quote at scan, taken at completion (``EnergyDeposit``). Not part of the quote or the bill.
+    deposit_fen = models.BigIntegerField(_("energy deposit (fen)"), default=0)
 
     queued_at = models.DateTimeField(null=True, blank=True)
     called_at = models.DateTimeField(null=True, blank=True)
@@ -147,6 +150,10 @@ class SwapOrder(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(quote_total_fen__gte=0) & (Q(bill_total_fen__isnull=True) | Q(bill_total_fen__gte=0)),
                 name="swap_order_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(deposit_fen=0) | Q(deposit_fen__gt=0, expected_return_battery__isnull=True),
+                name="swap_order_deposit_only_without_return",
             ),
         ]
         indexes = [models.Index(fields=["station", "state", "queued_at"], name="swap_order_station_queue")]
@@ -283,6 +290,47 @@ class BatteryCustodyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.battery_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class EnergyDeposit(TimeStampedModel):
+    """The energy deposit of a vehicle that took a network battery without one to return: taken
+    from the carrier's wallet when that order completed, held while the vehicle carries a network
+    battery, released to the wallet when staff take the battery back as the vehicle leaves the
+    network. At most one is held per vehicle."""
+
+    carrier = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="energy_deposits")
+    vehicle = models.ForeignKey("assets.Vehicle", on_delete=models.PROTECT, related_name="energy_deposits")
+    order = models.OneToOneField(SwapOrder, on_delete=models.PROTECT, related_name="energy_deposit")
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+    taken_at = models.DateTimeField()
+    take_transaction = models.OneToOneField("ledger.JournalTransaction", on_delete=models.PROTECT, related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_transaction = models.OneToOneField(
+        "ledger.JournalTransaction", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    released_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Where the battery was handed back.
+    returned_battery = models.ForeignKey("assets.Battery", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    returned_station = models.ForeignKey("assets.Station", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        verbose_name = _("energy deposit")
+        verbose_name_plural = _("energy deposits")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vehicle"], condition=Q(released_at__isnull=True), name="energy_deposit_one_held_per_vehicle"
+            ),
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="energy_deposit_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True, release_transaction__isnull=True)
+                | Q(released_at__isnull=False, release_transaction__isnull=False),
+                name="energy_deposit_released_with_transaction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vehicle_id} {self.amount_fen} fen ({'released' if self.released_at else 'held'})"
 
 
 class BatteryCondition(models.Model):

@@ -98,6 +98,15 @@ def station_for_queue(*, actor: Actor, code: str) -> Station:
     return station
 
 
+def station_for_take_back(*, actor: Actor, code: str) -> Station:
+    """A station where the actor may take a leaving vehicle's battery back (its staff, operator
+    admins, the platform); else 404."""
+    station = access.visible_stations(actor).select_related("operator").filter(code=code.strip().upper()).first()
+    if station is None or not swap_access.may_take_back_battery(actor, station):
+        raise NotFound("station")
+    return station
+
+
 def station_queue(*, station: Station) -> list[SwapOrder]:
     """The station's orders waiting, called, swapping, or abnormal and unresolved, in queue order."""
     return list(

@@ -33,6 +33,18 @@ class ScanInput(serializers.Serializer[Any]):
     plate = serializers.CharField(max_length=20, help_text="The vehicle's plate, e.g. 冀J12345D.")
 
 
+class VehicleLeaveInput(serializers.Serializer[Any]):
+    """A vehicle leaving the network hands its network battery back into a free slot."""
+
+    plate = serializers.CharField(max_length=20, help_text="The vehicle's plate, e.g. 冀J12345D.")
+    battery = serializers.CharField(max_length=24, help_text="The code of the battery taken out of the vehicle.")
+    slot = serializers.IntegerField(min_value=1, max_value=1000, help_text="The free slot it goes into.")
+    energy_kwh = kwh_field(min_value=Decimal(0), help_text="The battery's BMS energy reading as it is taken back.")
+    soc_pct = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=Decimal(0), max_value=Decimal(100), required=False, allow_null=True
+    )
+
+
 class AbnormalInput(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=40, help_text=f"One of: {', '.join(AbnormalReason.values)}.")
     detail = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
@@ -173,6 +185,9 @@ class OrderSerializer(serializers.Serializer[Any]):
     quote = StageSerializer()
     bill = StageSerializer(allow_null=True)
     hold = MoneySerializer(allow_null=True)
+    deposit = MoneySerializer(
+        allow_null=True, help_text="The energy deposit the order takes (first network battery); not part of the bill."
+    )
     queue = QueueSerializer(allow_null=True)
     review_required = serializers.BooleanField()
     review_reason = serializers.CharField()
@@ -246,6 +261,7 @@ def order_data(
         "quote": _stage(order, quote_lines, billed=False),
         "bill": _stage(order, bill_lines, billed=True),
         "hold": money_json(order.hold.amount_fen) if full and order.hold is not None else None,
+        "deposit": money_json(order.deposit_fen) if full and order.deposit_fen else None,
         "queue": queue if full else None,
         "review_required": order.review_required,
         "review_reason": order.review_reason,
@@ -348,6 +364,20 @@ def order_payload(data: dict[str, Any]) -> dict[str, Any]:
         payload[name] = moment_json(data[name])
     payload["history"] = None if data["history"] is None else [_transition(t) for t in data["history"]]
     return payload
+
+
+class VehicleLeftSerializer(serializers.Serializer[Any]):
+    """A vehicle that left the network: its battery back in the slot, its deposit released."""
+
+    vehicle = serializers.CharField()
+    carrier = serializers.CharField()
+    battery = serializers.CharField()
+    station = serializers.CharField()
+    slot = serializers.IntegerField()
+    energy_kwh = kwh_field()
+    deposit = MoneySerializer()
+    deposit_order = serializers.IntegerField(help_text="The order that took the deposit.")
+    released_at = serializers.DateTimeField()
 
 
 class QueueEntrySerializer(serializers.Serializer[Any]):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("swaps/<int:order_id>/resolve", staff.SwapResolveApi.as_view(), name="swap-resolve"),
     path("stations/<str:code>/queue", staff.StationQueueApi.as_view(), name="station-queue"),
     path("stations/<str:code>/queue/call-next", staff.CallNextApi.as_view(), name="station-call-next"),
+    path("stations/<str:code>/vehicles/leave", staff.VehicleLeaveApi.as_view(), name="station-vehicle-leave"),
     path("stations/<str:code>/controller-key", operator.ControllerKeyApi.as_view(), name="station-controller-key"),
     path("stations/<str:code>/bay-codes.svg", operator.BayCodesSvgApi.as_view(), name="station-bay-codes"),
     path("station-control/<str:code>/bays/<int:bay>/token", control.BayTokenApi.as_view(), name="control-bay-token"),

@@ -1,5 +1,6 @@
 """Station staff (and the station's operator admins): the queue, calling the next vehicle,
-confirming one in the bay; with the platform, marking an order abnormal and resolving it."""
+confirming one in the bay; with the platform, marking an order abnormal and resolving it, and
+taking back the battery of a vehicle that leaves the network (its energy deposit released)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,19 @@ from rest_framework.views import APIView
 
 from apps.access import Actor
 from apps.common.idempotency import idempotent
+from apps.common.money import money_json
 from apps.swaps import selectors, services
 from apps.swaps.apis.common import DecimalJSONParser, order_json
 from apps.swaps.apis.driver import IDEMPOTENCY_KEY, validated
 from apps.swaps.models import QUEUE_STATES
-from apps.swaps.serializers import AbnormalInput, OrderSerializer, ResolveInput, StationQueueSerializer
+from apps.swaps.serializers import (
+    AbnormalInput,
+    OrderSerializer,
+    ResolveInput,
+    StationQueueSerializer,
+    VehicleLeaveInput,
+    VehicleLeftSerializer,
+)
 
 
 def reading_of(data: dict[str, Any]) -> services.SwapReading:
@@ -123,3 +132,48 @@ class SwapResolveApi(APIView):
             note=data["note"],
         )
         return Response(order_json(actor=actor, order=selectors.order_get(actor=actor, order_id=order_id)))
+
+
+class VehicleLeaveApi(APIView):
+    parser_classes = [DecimalJSONParser]
+
+    @extend_schema(
+        request=VehicleLeaveInput,
+        responses=VehicleLeftSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        summary="A vehicle leaves the network: its battery back into a free slot, its energy deposit released",
+        description=(
+            "Staff of the station, its operator admins or the platform take the vehicle's network battery back into a "
+            "free slot without handing one out; the deposit the vehicle paid with its first battery goes back to its "
+            "carrier's wallet. Refusals (nothing changes): plate_invalid, slot_invalid, reading_out_of_range (400); "
+            "vehicle_not_found (404); vehicle_incompatible, order_active, vehicle_carries_no_battery, "
+            "battery_not_in_vehicle, deposit_not_held, slot_occupied (409)."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request, code: str) -> Response:
+        data = validated(VehicleLeaveInput, request.data)
+        actor = Actor.of(request.user)
+        station = selectors.station_for_take_back(actor=actor, code=code)
+        left = services.vehicle_leave(
+            actor=actor,
+            station=station,
+            plate=data["plate"],
+            battery_code=data["battery"],
+            slot=data["slot"],
+            energy_kwh=data["energy_kwh"],
+            soc_pct=data.get("soc_pct"),
+        )
+        deposit = left.deposit
+        body = {
+            "vehicle": deposit.vehicle.plate,
+            "carrier": deposit.carrier.code,
+            "battery": left.battery.code,
+            "station": left.station.code,
+            "slot": left.slot,
+            "energy_kwh": left.event.energy_kwh,
+            "deposit": money_json(deposit.amount_fen),
+            "deposit_order": deposit.order_id,
+            "released_at": deposit.released_at,
+        }
+        return Response(VehicleLeftSerializer(body).data)

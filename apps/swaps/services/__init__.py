@@ -19,11 +19,13 @@ from apps.swaps.services.control import (
     controller_key_ensure,
     controller_key_rotate,
 )
+from apps.swaps.services.deposits import Leaving, vehicle_leave
 from apps.swaps.services.queue import orders_cancel_no_shows, queue_call_next, swap_cancel, swap_confirm
 from apps.swaps.services.scan import Scanned, swap_scan
 
 __all__ = [
     "IntervalReading",
+    "Leaving",
     "NewCredential",
     "Scanned",
     "SlotReading",
@@ -43,4 +45,5 @@ __all__ = [
     "swap_report",
     "swap_resolve",
     "swap_scan",
+    "vehicle_leave",
 ]

@@ -11,6 +11,8 @@ accounts, the order, the two batteries (``services.locks``). In it:
   platform, commission per contract (``apps.ledger`` ``order_clear``; a bill above the hold
   takes the rest from the wallet or books a debt, by the ledger's rules; an expired hold is
   simply not used);
+- a vehicle that carried no battery to return has its energy deposit taken from the wallet (the
+  hold covered it; ``services.deposits``): a separate ledger movement, not part of the bill;
 - the delivered battery goes into the vehicle and the returned one into the slot it left, with
   their readings, and a custody event each;
 - the order becomes ``completed``; ``transaction.on_commit`` announces it (``apps.swaps.events``).
@@ -65,6 +67,7 @@ from apps.swaps.models import (
     SwapOrder,
 )
 from apps.swaps.services.billing import PricedSwap, lines_store, swap_price
+from apps.swaps.services.deposits import deposit_take
 from apps.swaps.services.locks import lock_batteries, lock_order
 from apps.swaps.services.queue import cancel
 from apps.swaps.services.transitions import By, move, require_transition
@@ -253,6 +256,8 @@ def _complete(
     order.swap_started_at, order.swap_ended_at = reading.started_at, reading.ended_at
     order.bill_total_fen = priced.total_fen
     order.review_required, order.review_reason = _review(order, priced.total_fen)
+    # A vehicle's first network battery: its deposit, from what the capture gave back to the wallet.
+    deposit_take(order, at=now)
     order.battery_held, order.completed_at = False, now
     move(
         order,

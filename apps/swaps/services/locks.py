@@ -16,10 +16,13 @@ from apps.swaps.models import SwapOrder
 
 
 def lock_payer(carrier_id: int) -> None:
-    """Lock the payer's wallet and held accounts (those that exist), ascending id."""
+    """Lock the payer's wallet, held and energy-deposit accounts (those that exist), ascending id."""
     list(
         Account.objects.select_for_update()
-        .filter(organisation_id=carrier_id, purpose__in=[AccountPurpose.WALLET, AccountPurpose.HELD])
+        .filter(
+            organisation_id=carrier_id,
+            purpose__in=[AccountPurpose.WALLET, AccountPurpose.HELD, AccountPurpose.ENERGY_DEPOSIT],
+        )
         .order_by("pk")
         .values_list("pk", flat=True)
     )

@@ -26,7 +26,11 @@ The checks, in this order (the first failure is answered; a refusal changes noth
  9. the quote is within the driver's limits in the carrier: ``limit_per_swap_exceeded``, and with
     the day's other orders ``limit_per_day_exceeded``;
 10. the pre-billing hold of the quote on the carrier's wallet: ``insufficient_funds``,
-    ``debt_outstanding`` (402, from the ledger).
+    ``debt_outstanding`` (402, from the ledger). A vehicle that carries no battery to return
+    (its first network battery) pays for all the energy in it and an energy deposit (its pack
+    standard's ``energy_deposit_fen``): the hold covers the quote plus the deposit, which the
+    order keeps as ``deposit_fen`` (the spending limits apply to the quote alone: a deposit is
+    not spent; completion takes it, ``services.deposits``).
 
 Then, in the same transaction: the order is inserted (``requested``) holding the battery, the hold
 placed, the quote stored as lines, and the order ``queued``. Races are settled by the database:
@@ -57,7 +61,7 @@ from apps.ledger.services import hold_place
 from apps.recommend.services import recommendation_outcome_record
 from apps.swaps import qr, selectors
 from apps.swaps.errors import forbidden, refusal
-from apps.swaps.models import ACTIVE_STATES, LineStage, OrderLine, OrderState, OrderTransition, QrKind, SwapOrder
+from apps.swaps.models import ACTIVE_STATES, EnergyDeposit, LineStage, OrderLine, OrderState, OrderTransition, QrKind, SwapOrder
 from apps.swaps.services.billing import PricedSwap, lines_store, swap_price
 from apps.swaps.services.transitions import By, record_many
 
@@ -281,15 +285,21 @@ def swap_scan(*, actor: Actor, qr_payload: str, plate: str) -> Scanned:
         raise refusal("no_battery_available")
 
     by = By.person(driver)
-    # 10. the hold (insufficient_funds / debt_outstanding roll everything back)
-    if priced.total_fen > 0:
+    # 10. the hold of the quote and any deposit (insufficient_funds / debt_outstanding roll everything back)
+    # (A vehicle whose deposit is still held, its battery gone by another way, deposits nothing more.)
+    takes_deposit = returned is None and not EnergyDeposit.objects.filter(vehicle=vehicle, released_at__isnull=True).exists()
+    order.deposit_fen = vehicle.pack_standard.energy_deposit_fen if takes_deposit else 0
+    held_fen = priced.total_fen + order.deposit_fen
+    if held_fen > 0:
         order.hold = hold_place(
-            external_id=hold_external_id(order), payer=carrier, amount_fen=priced.total_fen, reference=f"swap order {order.pk}"
+            external_id=hold_external_id(order), payer=carrier, amount_fen=held_fen, reference=f"swap order {order.pk}"
         )
     lines = lines_store(order=order, stage=LineStage.QUOTE, priced=priced, fresh=True)
     order.state, order.queued_at = OrderState.QUEUED, now
-    order.save(update_fields=["state", "hold", "queued_at", "updated_at"])
-    cause = f"hold of {priced.total_fen} fen placed" if order.hold else "quote is 0: no hold needed"
+    order.save(update_fields=["state", "hold", "deposit_fen", "queued_at", "updated_at"])
+    cause = f"hold of {held_fen} fen placed" if order.hold else "quote is 0: no hold needed"
+    if order.deposit_fen:
+        cause += f" (quote {priced.total_fen} fen + energy deposit {order.deposit_fen} fen)"
     history = record_many(
         order,
         [

@@ -6,7 +6,8 @@
 - many drivers redeem one token at once: one order;
 - the last compatible battery claimed by two scans at once: one wins, the other gets
   ``no_battery_available``;
-- a controller report replayed 20 times, 10 of them at once: the same answer every time, one bill.
+- a controller report replayed 20 times, 10 of them at once: the same answer every time, one bill;
+- a leaving vehicle's battery taken back by two staff at once: one release of its deposit.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
 from django.db import connections
 
 from apps.access import Actor
-from apps.ledger.models import HoldStatus, JournalTransaction
+from apps.assets.models import Battery, BatteryLocation, PackStandard
+from apps.ledger.models import Account, AccountPurpose, HoldStatus, JournalTransaction
 from apps.swaps import services
-from apps.swaps.models import BatteryCustodyEvent, ControllerReport, OrderLine, OrderState, SwapOrder
+from apps.swaps.models import BatteryCustodyEvent, ControllerReport, EnergyDeposit, OrderLine, OrderState, SwapOrder
 from apps.swaps.tests.factories import advanced, reading_for, report_body, swap_world
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
@@ -198,3 +202,45 @@ def test_the_database_refuses_a_second_active_order_under_concurrency() -> None:
         racers.close()
     assert sorted(code_of(o) for o in outcomes) == ["ok", "order_active"]
     assert SwapOrder.objects.filter(driver=world.driver).count() == 1
+
+
+def _leave(actor: Actor, world: Any, battery_code: str, slot: int) -> Any:
+    return services.vehicle_leave(
+        actor=actor,
+        station=world.station,
+        plate=world.vehicle.plate,
+        battery_code=battery_code,
+        slot=slot,
+        energy_kwh=Decimal("90.000"),
+    )
+
+
+def test_two_staff_taking_back_one_leaving_vehicles_battery_at_once_release_its_deposit_once() -> None:
+    """A station's staff and its operator admin hand the same battery back at once (into two
+    free slots), 6 times over: one succeeds, the other finds the vehicle carries no battery; each
+    deposit is released once."""
+    trials = 6
+    world = swap_world(stock=trials, wallet_fen=20_000_000)
+    PackStandard.objects.filter(pk=world.vehicle.pack_standard_id).update(energy_deposit_fen=100_000)
+    Battery.objects.filter(pk=world.vehicle_battery.pk).update(
+        location=BatteryLocation.IN_TRANSIT, vehicle=None, vehicle_position=None
+    )
+    staff = [Actor.of(world.users["staff"]), Actor.of(world.users["operator_admin"])]
+    racers = Racers(2)
+    try:
+        for _trial in range(trials):
+            order = advanced(world, "swapping")
+            reading = reading_for(order, returned_kwh=Decimal("0.000"))
+            services.swap_report(credential=world.credential, order=order, reading=reading, payload={"first": order.pk})
+            code = Battery.objects.get(pk=order.reserved_battery_id).code
+            taken = set(Battery.objects.filter(station=world.station).values_list("station_slot", flat=True))
+            slots = sorted(set(range(1, world.station.slot_count + 1)) - taken)[:2]
+            calls = [partial(_leave, actor, world, code, slot) for actor, slot in zip(staff, slots, strict=True)]
+            outcomes, _spread = racers.race(calls)
+            codes = sorted("ok" if isinstance(o, services.Leaving) else getattr(o, "code", repr(o)) for o in outcomes)
+            assert codes == ["ok", "vehicle_carries_no_battery"], outcomes
+            assert not EnergyDeposit.objects.filter(released_at__isnull=True).exists()
+            assert Account.objects.get(organisation=world.carrier, purpose=AccountPurpose.ENERGY_DEPOSIT).balance_fen == 0
+    finally:
+        racers.close()
+    assert EnergyDeposit.objects.filter(release_transaction__isnull=False).count() == trials
