@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import LicenceClass
 from apps.swaps.models import AbnormalReason
 
+MAX_PHOTO_BYTES = 15 * 1024 * 1024
 PHONE_ATTRS = {"autocomplete": "tel", "inputmode": "tel", "placeholder": "13912345678"}
 
 
@@ -46,12 +49,25 @@ class VehicleForm(forms.Form):
 
 
 class ScanForm(forms.Form):
+    """The bay's code typed (or filled in by the camera), or a photo of its QR code."""
+
     code = forms.CharField(
         label=_("Bay code"),
         max_length=200,
+        required=False,
         widget=forms.TextInput(attrs={"placeholder": "SWN-HHA-W-1", "autocapitalize": "characters", "autocomplete": "off"}),
     )
+    photo = forms.FileField(label=_("Or a photo of the bay's QR code"), required=False)
     plate = forms.ChoiceField(label=_("Vehicle"), choices=[])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        photo = cleaned.get("photo")
+        if photo is not None and photo.size > MAX_PHOTO_BYTES:
+            self.add_error("photo", _("The photo is larger than 15 MB."))
+        elif not cleaned.get("code") and photo is None and "code" not in self.errors:
+            self.add_error("code", _("Type the bay's code, or take a photo of its QR code."))
+        return cleaned
 
 
 class TopUpForm(forms.Form):

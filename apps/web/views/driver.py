@@ -30,6 +30,7 @@ from apps.swaps.models import ACTIVE_STATES, LineKind, LineStage, OrderState, Sw
 from apps.web import labels, selectors
 from apps.web.forms import ScanForm, TopUpForm, VehicleForm, VerificationForm
 from apps.web.pages import actor_of, form_errors, page, render_page
+from apps.web.photos import qr_text_from_photo
 from apps.web.svg import MapStation, corridor_map_svg
 
 
@@ -211,19 +212,20 @@ def stations(request: HttpRequest) -> HttpResponse:
 @page("driver")
 @require_http_methods(["GET", "POST"])
 def scan(request: HttpRequest) -> HttpResponse:
-    """Scan a bay's code with the camera (BarcodeDetector) or type the code on the bay's plate."""
+    """Scan a bay's code with the camera (BarcodeDetector), send a photo of it (decoded here), or
+    type the code on the bay's plate."""
     actor = actor_of(request)
     profile = driver_profile_get(actor=actor)
     active = selectors.driver_orders(actor=actor).filter(state__in=ACTIVE_STATES).first()
-    form = ScanForm(request.POST or None, initial={"code": request.GET.get("code", "")})
+    form = ScanForm(request.POST or None, request.FILES or None, initial={"code": request.GET.get("code", "")})
     form.fields["plate"].choices = [(v.plate, v.plate) for v in profile.vehicles]  # type: ignore[attr-defined]
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                scanned = swap_services.swap_scan(
-                    actor=actor, qr_payload=form.cleaned_data["code"], plate=form.cleaned_data["plate"]
-                )
+                photo = form.cleaned_data["photo"]
+                code = qr_text_from_photo(photo) if photo is not None else form.cleaned_data["code"]
+                scanned = swap_services.swap_scan(actor=actor, qr_payload=code, plate=form.cleaned_data["plate"])
             except ApplicationError as error:
                 form_errors(form, error)
                 status = error.status_code
