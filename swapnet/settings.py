@@ -102,15 +102,6 @@ if _database.engine == "postgresql" and env.flag("SWAPNET_DB_POOL", False):
         "max_size": env.integer("SWAPNET_DB_POOL_MAX", 10, minimum=1),
     }
     _database.settings["CONN_MAX_AGE"] = 0
-if _database.engine == "postgresql":
-    # Django's cursors bind on the client and never prepare; the compiled reads of the hot paths
-    # (apps.common.compiled) bind on the server, and a connection that runs one of them twice
-    # (a pooled or persistent one) prepares it. 0 turns preparing off (for a pooler in
-    # transaction mode without prepared-statement support).
-    _prepare_after = env.integer("SWAPNET_DB_PREPARE_AFTER", 2, minimum=0)
-    _options = _database.settings.setdefault("OPTIONS", {})
-    assert isinstance(_options, dict)
-    _options["prepare_threshold"] = _prepare_after or None
 if _database.engine == "sqlite":
     Path(str(_database.settings["NAME"])).parent.mkdir(parents=True, exist_ok=True)
     # A web request and the demo's scheduler thread write to one file: wait, don't fail.

@@ -23,9 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 
 M = TypeVar("M", bound=Model)
@@ -83,7 +81,7 @@ class CompiledRead:
                     raise TypeError(f"{name}: expected an aware datetime")
                 value = connections[alias].ops.adapt_datetimefield_value(value)
             params[position] = value
-        with _cursor(connections[alias]) as cursor:
+        with connections[alias].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if not compiled.converters:
@@ -151,18 +149,3 @@ def model_instance(model: type[M], names: Sequence[str], values: Sequence[Any]) 
     by_name = dict(zip((model._meta.pk.attname if name == "pk" else name for name in names), values, strict=True))
     attnames = [field.attname for field in model._meta.concrete_fields if field.attname in by_name]
     return model.from_db(None, attnames, [by_name[name] for name in attnames])
-
-
-def _cursor(connection: BaseDatabaseWrapper) -> Any:
-    """A cursor of the connection, through Django's wrappers (query logging, error translation,
-    ``execute_wrapper``). On PostgreSQL it binds on the server, so that a connection that lives on
-    (a pool, ``CONN_MAX_AGE``) prepares each read once it has run it ``SWAPNET_DB_PREPARE_AFTER``
-    times (settings): the SQL is parsed once and PostgreSQL may keep one plan for it. Django's own
-    cursors bind on the client and never prepare; they are used while queries are logged (DEBUG,
-    a test capturing them), so that the log shows each query with its values."""
-    if connection.vendor != "postgresql" or connection.queries_logged:
-        return connection.cursor()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw: Any = psycopg.Cursor(connection.connection)  # the stubs type the raw cursor as a wrapper
-    return connection.make_cursor(raw)

@@ -156,34 +156,3 @@ def test_a_lookup_that_rewrites_its_value_does_not_compile() -> None:
     with pytest.raises(ValueError, match="did not reach the SQL parameters"):
         read(part="ABC")
     assert read._compiled == {}
-
-
-def test_reads_go_through_djangos_wrappers_and_are_prepared_on_postgresql() -> None:
-    station = StationFactory()
-    read = CompiledRead(batteries_of)
-    seen: list[str] = []
-
-    def watch(execute, sql, params, many, context):
-        seen.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(watch):
-        for _ in range(3):
-            read(station_ids=[station.pk], charged_above=1)
-    assert len([sql for sql in seen if '"assets_battery"' in sql]) == 3
-    if connection.vendor == "postgresql":  # prepared on its second run (SWAPNET_DB_PREPARE_AFTER)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ['%"assets_battery"."charge_pct" > $%']
-            )
-            assert cursor.fetchone() == (1,)
-
-
-def test_a_query_log_shows_the_reads_with_their_values() -> None:
-    station = StationFactory()
-    read = CompiledRead(batteries_of)
-    with CaptureQueriesContext(connection) as captured:
-        read(station_ids=[station.pk], charged_above=1)
-    logged = [query["sql"] for query in captured.captured_queries if '"assets_battery"' in query["sql"]]
-    assert len(logged) == 1
-    assert f"IN ({station.pk})" in logged[0]
