@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from apps.common.idempotency import HEADER as IDEMPOTENCY_HEADER
 from apps.common.money import money_json
 
 # The body of every error (apps.common.errors); "fields" cannot be a declared field name.
@@ -30,6 +31,16 @@ ORGANISATION_PARAMETER = OpenApiParameter(
     "organisation",
     {"type": "integer", "minimum": 1},
     description="The carrier or individual; needed by those who administer several (and by the platform).",
+)
+
+
+# ``Idempotency-Key`` on the POSTs that honour it (apps.common.idempotency).
+IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A retry with the same key returns the first answer.",
 )
 
 

@@ -21,21 +21,12 @@ from rest_framework.views import APIView
 from apps.access import Actor
 from apps.access import payments as payments_access
 from apps.common.idempotency import HEADER, idempotent
+from apps.common.inputs import validated
 from apps.common.money import money_json
-from apps.common.schema import ORGANISATION_PARAMETER, MoneyField, MoneySerializer, error_response
+from apps.common.schema import IDEMPOTENCY_KEY, ORGANISATION_PARAMETER, MoneyField, MoneySerializer, error_response
 from apps.payments import selectors, services
 from apps.payments.models import Provider, Refund, TopUp, TopUpStatus
 from apps.payments.providers import checkout_path
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    HEADER, str, OpenApiParameter.HEADER, required=False, description="A retry with the same key returns the first answer."
-)
-
-
-def validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class OrganisationQuery(serializers.Serializer[Any]):

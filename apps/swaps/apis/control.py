@@ -18,9 +18,10 @@ from rest_framework.views import APIView
 from apps.assets.models import Station
 from apps.common.errors import NotFound
 from apps.common.idempotency import idempotent
+from apps.common.inputs import validated
+from apps.common.schema import IDEMPOTENCY_KEY
 from apps.swaps import selectors, services
 from apps.swaps.apis.common import DecimalJSONParser
-from apps.swaps.apis.driver import IDEMPOTENCY_KEY, validated
 from apps.swaps.apis.staff import reading_of
 from apps.swaps.controller_auth import ControllerPrincipal, ControllerSignatureAuthentication, IsStationController
 from apps.swaps.models import ControllerCommand

@@ -7,29 +7,19 @@ change answers 403 ``permission_denied``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access import Actor
-from apps.common.idempotency import HEADER, idempotent
+from apps.common.idempotency import idempotent
+from apps.common.inputs import validated
+from apps.common.schema import IDEMPOTENCY_KEY
 from apps.swaps import selectors, services
 from apps.swaps.apis.common import order_json
 from apps.swaps.serializers import OrderSerializer, ScanInput
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    HEADER, str, OpenApiParameter.HEADER, required=False, description="A retry with the same key returns the first answer."
-)
-
-
-def validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class SwapScanApi(APIView):

@@ -14,10 +14,11 @@ from rest_framework.views import APIView
 
 from apps.access import Actor
 from apps.common.idempotency import idempotent
+from apps.common.inputs import validated
 from apps.common.money import money_json
+from apps.common.schema import IDEMPOTENCY_KEY
 from apps.swaps import selectors, services
 from apps.swaps.apis.common import DecimalJSONParser, order_json
-from apps.swaps.apis.driver import IDEMPOTENCY_KEY, validated
 from apps.swaps.models import QUEUE_STATES
 from apps.swaps.serializers import (
     AbnormalInput,
