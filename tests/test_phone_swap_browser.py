@@ -23,6 +23,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -30,7 +31,7 @@ from django.conf import settings
 from django.db import connections
 from django.test import Client
 from django.utils import translation
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from apps.accounts.models import Membership, Role, User
 from apps.assets.models import VehicleAssignment
@@ -52,6 +53,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
 PHONE = {"width": 390, "height": 844}
+PHONE_CONTEXT: dict[str, Any] = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 PASSWORD = "correct horse battery"
 # Well under the pages' 10 s polling fallback: a change seen this fast came over the socket.
 LIVE_TIMEOUT_MS = 6000
@@ -88,10 +90,14 @@ def asgi_server(settings, monkeypatch) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def session_cookie(user: User, base_url: str) -> dict[str, str]:
+def signed_in_context(browser: Browser, user: User, base_url: str, **options: Any) -> BrowserContext:
+    """A browser context with the user's session cookie."""
     client = Client()
     client.force_login(user)
-    return {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": base_url}
+    context = browser.new_context(**options)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}])
+    return context
 
 
 def shot(page: Page, language: str, step: str) -> None:
@@ -127,7 +133,7 @@ def test_a_new_driver_swaps_on_a_phone_while_staff_confirm(asgi_server: str, lan
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            driver = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale=locale)
+            driver = browser.new_context(locale=locale, **PHONE_CONTEXT)
             page = driver.new_page()
 
             # 1. Register, then the real-name details.
@@ -152,8 +158,9 @@ def test_a_new_driver_swaps_on_a_phone_while_staff_confirm(asgi_server: str, lan
             assert verification.status == "pending"
 
             # 2. The platform approves, on its review page.
-            platform = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
-            platform.add_cookies([session_cookie(world.users["platform_admin"], base)])
+            platform = signed_in_context(
+                browser, world.users["platform_admin"], base, viewport={"width": 1280, "height": 800}, locale=locale
+            )
             review = platform.new_page()
             review.goto(f"{base}{prefix}/platform/verifications")
             review.get_by_test_id(f"approve-{verification.pk}").click()
@@ -185,8 +192,16 @@ def test_a_new_driver_swaps_on_a_phone_while_staff_confirm(asgi_server: str, lan
             loads = page.evaluate("performance.getEntriesByType('navigation').length")
 
             # 5. Staff, on their own phone, call the driver and confirm the truck in the bay.
-            staff = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale=locale)
-            staff.add_cookies([session_cookie(world.users["staff"], base)])
+            staff = signed_in_context(
+                browser,
+                world.users["staff"],
+                base,
+                viewport=PHONE,
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                locale=locale,
+            )
             bay = staff.new_page()
             bay.goto(f"{base}{prefix}/staff/{world.station.code}/")
             expect(bay.get_by_test_id(f"queued-{order.pk}")).to_contain_text(world.vehicle.plate)
