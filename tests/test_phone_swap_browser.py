@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,9 @@ def asgi_server(settings, monkeypatch) -> Iterator[str]:
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.WHITENOISE_USE_FINDERS = True
+    # Every test registers from 127.0.0.1, and the hourly limit per address lives in the shared
+    # cache (Redis in the PostgreSQL pass): the suite's other registrations must not use it up.
+    settings.THROTTLE_LIMITS = {**settings.THROTTLE_LIMITS, "register": {"address": (10_000, timedelta(hours=1))}}
     application = ProtocolTypeRouter(
         {"http": get_asgi_application(), "websocket": swapnet_application.application_mapping["websocket"]}
     )
