@@ -24,6 +24,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from apps.access import live as live_access
+from apps.assets.models import Station
 from apps.common.money import money_json
 from apps.live import selectors, streams
 from apps.swaps.models import OrderState
@@ -113,43 +114,35 @@ def _wallet_messages(organisation_id: int) -> list[Outgoing]:
     return [Outgoing(streams.DRIVER, "wallet.balance", data, [streams.driver_group(user_id)]) for user_id in watchers]
 
 
-def _stock_messages(station_id: int, *, also_owners: set[int] | None = None) -> list[Outgoing]:
-    station = selectors.station_get(station_id=station_id)
-    inventory = selectors.station_inventory_json(station=station)
+def _stock_messages(station: Station, *, also_owners: frozenset[int] = frozenset()) -> list[Outgoing]:
+    """The station's stock for its staff and the ops stream, and each owner's own there (also
+    ``also_owners``, whose batteries the change moved: an owner with none left sees it empty)."""
+    stock = selectors.stock_read([station.pk])
+    inventory = selectors.station_inventory_json(station=station, stock=stock)
     ops_groups = [streams.ops_group(scope) for scope in live_access.ops_scopes_of_station(station)]
     messages = [
         Outgoing(streams.station_stream(station.code), "inventory", inventory, [streams.station_group(station.pk)]),
         Outgoing(streams.OPS, "inventory", inventory, ops_groups),
     ]
-    owners = selectors.owners_at_station(station_id=station_id) | (also_owners or set())
-    for owner, data in sorted(selectors.owner_inventory_json(station=station, owner_ids=owners).items()):
+    owners = stock.owners(station.pk) | also_owners
+    for owner, data in sorted(selectors.owner_inventory_json(station=station, owner_ids=owners, stock=stock).items()):
         messages.append(Outgoing(streams.OPS, "inventory", data, [streams.ops_group(live_access.ops_scope_of_owner(owner))]))
     return messages
 
 
-def line_message(station_id: int) -> Outgoing:
+def line_message(line: selectors.Line) -> Outgoing:
     """The station's queue for the phones of the drivers waiting in it (``queue.position`` each)."""
-    line = selectors.station_line(station_id=station_id)
     data = {
         "station": line.station_code,
         "station_id": line.station_id,
         "order_ids": line.order_ids,
         "mean_swap_s": line.mean_swap_s,
     }
-    return Outgoing(streams.DRIVER, "queue.line", data, [streams.queue_group(station_id)], line=True)
+    return Outgoing(streams.DRIVER, "queue.line", data, [streams.queue_group(line.station_id)], line=True)
 
 
-def _line_messages(order_id: int, state: str) -> list[Outgoing]:
-    station_id = selectors.order_station_id(order_id=order_id)
-    if station_id is None or state == OrderState.SETTLED:
-        return []
-    return [line_message(station_id)]
-
-
-def _order_messages(order_id: int, state: str) -> list[Outgoing]:
-    facts = selectors.order_facts(order_id=order_id)
-    if facts is None:
-        return []
+def _order_messages(event: selectors.OrderEvent, state: str) -> list[Outgoing]:
+    facts, station = event.facts, event.station
     messages: list[Outgoing] = []
     driver = [streams.driver_group(facts.driver_id)]
     follow = {"station_id": facts.station_id, "order_id": facts.order_id, "order_state": facts.state}
@@ -174,16 +167,15 @@ def _order_messages(order_id: int, state: str) -> list[Outgoing]:
     if state in MONEY_STATES:
         messages.extend(_wallet_messages(facts.carrier_id))
 
-    station = selectors.station_get(station_id=facts.station_id)
     station_stream, station_groups = streams.station_stream(station.code), [streams.station_group(station.pk)]
     messages.append(Outgoing(station_stream, "order.state", state_data, station_groups))
     if state != OrderState.SETTLED:
-        messages.append(Outgoing(station_stream, "queue.changed", selectors.station_queue_json(station=station), station_groups))
+        messages.append(Outgoing(station_stream, "queue.changed", event.queue.json(), station_groups))
     if state == OrderState.ABNORMAL:
         ops_groups = [streams.ops_group(scope) for scope in live_access.ops_scopes_of_station(station)]
         messages.append(Outgoing(streams.OPS, "alert", selectors.alert_json(facts), ops_groups))
     if state in STOCK_STATES:
-        messages.extend(_stock_messages(facts.station_id, also_owners=selectors.order_battery_owners(order_id=order_id)))
+        messages.extend(_stock_messages(station, also_owners=facts.battery_owner_ids))
     return messages
 
 
@@ -196,7 +188,7 @@ def _station_messages(station_id: int) -> list[Outgoing]:
     ops_groups = [streams.ops_group(scope) for scope in live_access.ops_scopes_of_station(station)]
     return [
         Outgoing(streams.OPS, "station.status", selectors.station_status_json(station), ops_groups),
-        *_stock_messages(station_id),
+        *_stock_messages(station),
     ]
 
 
@@ -205,9 +197,17 @@ def order_state_changed(order_id: int, state: str) -> None:
     commits its order already ``queued`` (both transitions are in one transaction)."""
     if state == OrderState.REQUESTED:
         return
+    try:
+        event = selectors.order_event_read(order_id=order_id)
+    except Exception:
+        logger.exception("live publish: reading order %s failed", order_id)
+        return
+    if event is None:
+        return
     # The queue first, on its own, so that a queue of waiting phones hears of it as soon as it can.
-    _guarded(f"queue of order {order_id}", _line_messages, order_id, state)
-    _guarded(f"order {order_id}", _order_messages, order_id, state)
+    if state != OrderState.SETTLED:
+        send([line_message(event.queue.line())])
+    _guarded(f"order {order_id}", _order_messages, event, state)
 
 
 def wallet_changed(organisation_id: int) -> None:

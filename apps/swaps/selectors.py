@@ -107,14 +107,18 @@ def station_for_take_back(*, actor: Actor, code: str) -> Station:
     return station
 
 
-def station_queue(*, station: Station) -> list[SwapOrder]:
+def station_queue_orders(*, station_id: int) -> QuerySet[SwapOrder]:
     """The station's orders waiting, called, swapping, or abnormal and unresolved, in queue order."""
-    return list(
-        SwapOrder.objects.filter(station=station)
+    return (
+        SwapOrder.objects.filter(station_id=station_id)
         .filter(Q(state__in=ACTIVE_STATES) | Q(state=OrderState.ABNORMAL))
-        .select_related("driver", "vehicle", "bay", "reserved_battery")
         .order_by("queued_at", "pk")
     )
+
+
+def station_queue(*, station: Station) -> list[SwapOrder]:
+    """``station_queue_orders`` with their drivers, vehicles, bays and reserved batteries."""
+    return list(station_queue_orders(station_id=station.pk).select_related("driver", "vehicle", "bay", "reserved_battery"))
 
 
 def station_internals_get(*, actor: Actor, code: str) -> Station:
