@@ -9,12 +9,39 @@ from apps.assets.models import Battery, Station
 from apps.billing import pricing
 from apps.billing.models import BatteryRate, ChargingInterval, StationTariff, TouCalendarVersion, health_grade
 from apps.billing.tou import Calendar, schedule_from_windows
+from apps.common.compiled import CompiledRead, concrete_columns, instance_at
 from apps.common.errors import ApplicationError
+
+# Every quote and bill runs these reads: compiled once per process (``apps.common.compiled``).
+_calendar_versions = CompiledRead(
+    lambda zone: TouCalendarVersion.objects.filter(zone=zone).order_by("effective_from").values_list("effective_from", "seasons")
+)
+_tariff_in_force = CompiledRead(
+    lambda station_id, at: (
+        StationTariff.objects.filter(station_id=station_id, effective_from__lte=at)
+        .order_by("-effective_from", "-pk")
+        .values_list(*concrete_columns(StationTariff))[:1]
+    )
+)
+_intervals_until = CompiledRead(
+    lambda battery_id, until: (
+        ChargingInterval.objects.filter(battery_id=battery_id, started_at__lt=until)
+        .order_by("started_at", "pk")
+        .values_list("started_at", "ended_at", "kwh")
+    )
+)
+_intervals_between = CompiledRead(
+    lambda battery_id, since, until: (
+        ChargingInterval.objects.filter(battery_id=battery_id, started_at__lt=until, started_at__gte=since)
+        .order_by("started_at", "pk")
+        .values_list("started_at", "ended_at", "kwh")
+    )
+)
 
 
 def calendar_for_zone(*, zone: str) -> Calendar:
-    versions = TouCalendarVersion.objects.filter(zone=zone).order_by("effective_from")
-    calendar = Calendar.of(zone, [(version.effective_from, schedule_from_windows(version.seasons)) for version in versions])
+    versions = _calendar_versions(zone=zone)
+    calendar = Calendar.of(zone, [(effective_from, schedule_from_windows(seasons)) for effective_from, seasons in versions])
     if not calendar.versions:
         raise ApplicationError(
             "calendar_missing", f"No time-of-use calendar is loaded for tariff zone {zone!r}.", status_code=409
@@ -23,7 +50,8 @@ def calendar_for_zone(*, zone: str) -> Calendar:
 
 
 def tariff_in_force(*, station: Station, at: datetime) -> StationTariff | None:
-    return StationTariff.objects.filter(station=station, effective_from__lte=at).order_by("-effective_from").first()
+    rows = _tariff_in_force(station_id=station.pk, at=at)
+    return instance_at(StationTariff, rows[0])[0] if rows else None
 
 
 def station_prices(*, station: Station, at: datetime) -> pricing.StationPrices:
@@ -56,9 +84,8 @@ def battery_rate_in_force(*, battery: Battery, at: datetime) -> Decimal | None:
 
 def charging_since(*, battery: Battery, since: datetime | None, until: datetime) -> list[pricing.ChargingInterval]:
     """The battery's charging intervals since it last left a vehicle (``since``) up to ``until``."""
-    intervals = ChargingInterval.objects.filter(battery=battery, started_at__lt=until)
-    if since is not None:
-        intervals = intervals.filter(started_at__gte=since)
-    return [
-        pricing.ChargingInterval(row.started_at, min(row.ended_at, until), row.kwh) for row in intervals.order_by("started_at")
-    ]
+    if since is None:
+        rows = _intervals_until(battery_id=battery.pk, until=until)
+    else:
+        rows = _intervals_between(battery_id=battery.pk, since=since, until=until)
+    return [pricing.ChargingInterval(started_at, min(ended_at, until), kwh) for started_at, ended_at, kwh in rows]

@@ -149,3 +149,17 @@ def model_instance(model: type[M], names: Sequence[str], values: Sequence[Any]) 
     by_name = dict(zip((model._meta.pk.attname if name == "pk" else name for name in names), values, strict=True))
     attnames = [field.attname for field in model._meta.concrete_fields if field.attname in by_name]
     return model.from_db(None, attnames, [by_name[name] for name in attnames])
+
+
+def concrete_columns(model: type[Model], prefix: str = "") -> list[str]:
+    """The ``values_list`` names of every concrete field of ``model``, reached through ``prefix``
+    (``"station__"``) from the queryset's own model: read back with ``instance_at``."""
+    return [prefix + field.attname for field in model._meta.concrete_fields]
+
+
+def instance_at(model: type[M], row: Sequence[Any], start: int = 0) -> tuple[M, int]:
+    """The fully loaded instance (as ``select_related`` gives) whose ``concrete_columns`` begin at
+    ``row[start]``, and where the next columns begin."""
+    names = [field.attname for field in model._meta.concrete_fields]
+    end = start + len(names)
+    return model_instance(model, names, row[start:end]), end

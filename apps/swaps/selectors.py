@@ -19,8 +19,10 @@ from django.utils import timezone
 from apps import access
 from apps.access import Actor
 from apps.access import swaps as swap_access
+from apps.accounts.models import Organisation
 from apps.assets.models import Battery, BatteryLocation, Station
 from apps.billing.models import BatteryRate, health_grade
+from apps.common.compiled import CompiledRead, concrete_columns, instance_at
 from apps.common.errors import NotFound
 from apps.swaps.models import (
     ACTIVE_STATES,
@@ -152,18 +154,56 @@ def ready_battery_queryset() -> QuerySet[Battery]:
     )
 
 
+# Compiled reads of ready batteries, by the settings they were built with (tests change them).
+_ready_reads: dict[tuple[object, ...], tuple[CompiledRead, CompiledRead]] = {}
+
+
+def _ready_read(*, excluding: bool) -> CompiledRead:
+    key = (settings.BATTERY_READY_MIN_CHARGE_PCT, settings.BATTERY_MAX_TEMPERATURE_C)
+    if key not in _ready_reads:
+        columns = (*concrete_columns(Battery), *concrete_columns(Organisation, "owner__"))
+
+        def fullest(station_id: int, pack_standard_id: int) -> QuerySet[Battery]:
+            return (
+                ready_battery_queryset()
+                .filter(station_id=station_id, pack_standard_id=pack_standard_id)
+                .order_by("-energy_kwh", "pk")
+            )
+
+        _ready_reads[key] = (
+            CompiledRead(lambda station_id, pack_standard_id: fullest(station_id, pack_standard_id).values_list(*columns)[:16]),
+            CompiledRead(
+                lambda station_id, pack_standard_id, exclude: (
+                    fullest(station_id, pack_standard_id).exclude(pk__in=exclude).values_list(*columns)[:16]
+                )
+            ),
+        )
+    return _ready_reads[key][excluding]
+
+
 def ready_batteries(*, station: Station, pack_standard_id: int, exclude: set[int] | None = None) -> list[Battery]:
-    """Batteries the station may hand out now for this pack standard (``ready_battery_queryset``).
-    Fullest first."""
-    batteries = (
-        ready_battery_queryset()
-        .filter(station=station, pack_standard_id=pack_standard_id)
-        .select_related("owner")
-        .order_by("-energy_kwh", "pk")
-    )
+    """Batteries the station may hand out now for this pack standard (``ready_battery_queryset``),
+    with their owners. Fullest first, at most 16."""
     if exclude:
-        batteries = batteries.exclude(pk__in=exclude)
-    return list(batteries[:16])
+        rows = _ready_read(excluding=True)(station_id=station.pk, pack_standard_id=pack_standard_id, exclude=sorted(exclude))
+    else:
+        rows = _ready_read(excluding=False)(station_id=station.pk, pack_standard_id=pack_standard_id)
+    batteries = []
+    for row in rows:
+        battery, end = instance_at(Battery, row)
+        battery.owner, _end = instance_at(Organisation, row, end)
+        batteries.append(battery)
+    return batteries
+
+
+_battery_rates = CompiledRead(
+    lambda owner_id, battery_id, grade, at: (
+        BatteryRate.objects.filter(owner_id=owner_id, effective_from__lte=at, health_grade__in=[grade, ""])
+        .filter(Q(battery_id=battery_id) | Q(battery__isnull=True))
+        .order_by("-effective_from", "-pk")
+        .values_list("battery_id", "health_grade", "fee_per_kwh")
+    )
+)
 
 
 def battery_rate(*, battery: Battery, at: datetime) -> Decimal | None:
@@ -171,14 +211,8 @@ def battery_rate(*, battery: Battery, at: datetime) -> Decimal | None:
     the two equal): this battery's rate for its grade, this battery's, the owner's default for
     its grade, the owner's default; the newest in force of the first kind that exists."""
     grade = health_grade(battery.health_pct)
-    rows = (
-        BatteryRate.objects.filter(owner_id=battery.owner_id, effective_from__lte=at, health_grade__in=[grade, ""])
-        .filter(Q(battery=battery) | Q(battery__isnull=True))
-        .order_by("-effective_from", "-pk")
-        .values_list("battery_id", "health_grade", "fee_per_kwh")
-    )
     newest: dict[tuple[int | None, str], Decimal] = {}
-    for battery_id, rate_grade, fee in rows:
+    for battery_id, rate_grade, fee in _battery_rates(owner_id=battery.owner_id, battery_id=battery.pk, grade=grade, at=at):
         newest.setdefault((battery_id, rate_grade), fee)
     for key in ((battery.pk, grade), (battery.pk, ""), (None, grade), (None, "")):
         if key in newest:
@@ -186,15 +220,21 @@ def battery_rate(*, battery: Battery, at: datetime) -> Decimal | None:
     return None
 
 
+_last_custody_event = CompiledRead(
+    lambda battery_id, kind: (
+        BatteryCustodyEvent.objects.filter(battery_id=battery_id, kind=kind)
+        .order_by("-at", "-pk")
+        .values_list("at", "energy_kwh")[:1]
+    )
+)
+
+
 def custody_marks(*, delivered: Battery, returned: Battery | None) -> tuple[datetime | None, Decimal | None]:
     """When ``delivered`` last left a vehicle (its last ``returned`` custody event), and the energy
     ``returned`` had at its last hand-out (its last ``delivered`` event)."""
-    events = BatteryCustodyEvent.objects.order_by("-at", "-pk")
-    left_at = events.filter(battery=delivered, kind=CustodyKind.RETURNED).values_list("at", flat=True).first()
-    handout = None
-    if returned is not None:
-        handout = events.filter(battery=returned, kind=CustodyKind.DELIVERED).values_list("energy_kwh", flat=True).first()
-    return left_at, handout
+    left = _last_custody_event(battery_id=delivered.pk, kind=CustodyKind.RETURNED.value)
+    handout = _last_custody_event(battery_id=returned.pk, kind=CustodyKind.DELIVERED.value) if returned is not None else []
+    return (left[0][0] if left else None), (handout[0][1] if handout else None)
 
 
 # --- Controllers ------------------------------------------------------------------------

@@ -55,7 +55,8 @@ from apps.access import Actor
 from apps.accounts.licences import licence_allows
 from apps.accounts.models import Membership, Organisation, RealNameVerification, Role, User, VerificationStatus
 from apps.accounts.selectors.carriers import carrier_may_swap
-from apps.assets.models import Battery, Bay, BayStatus, Station, Vehicle, VehicleAssignment
+from apps.assets.models import Battery, Bay, BayStatus, PackStandard, Station, Vehicle, VehicleAssignment
+from apps.common.compiled import CompiledRead, concrete_columns, instance_at
 from apps.common.identifiers import InvalidIdentifier, normalize_plate
 from apps.ledger.services import hold_place
 from apps.recommend.services import recommendation_outcome_record
@@ -101,26 +102,99 @@ class VehicleFacts:
     busy: bool  # the vehicle or the driver has an active order
 
 
+_VEHICLE_COLUMNS = [
+    *concrete_columns(Vehicle),
+    *concrete_columns(Organisation, "carrier__"),
+    *concrete_columns(PackStandard, "pack_standard__"),
+]
+# The scan's reads, compiled once per process (``apps.common.compiled``): a scan runs them all.
+_vehicle_row = CompiledRead(
+    lambda plate, driver_id, station_id: (
+        Vehicle.objects.filter(plate=plate)
+        .annotate(
+            assigned=Exists(VehicleAssignment.objects.filter(vehicle=OuterRef("pk"), driver_id=driver_id)),
+            compatible=Exists(
+                Station.pack_standards.through.objects.filter(station_id=station_id, packstandard_id=OuterRef("pack_standard_id"))
+            ),
+            busy=Exists(
+                SwapOrder.objects.filter(state__in=ACTIVE_STATES).filter(Q(vehicle=OuterRef("pk")) | Q(driver_id=driver_id))
+            ),
+        )
+        .values_list(*_VEHICLE_COLUMNS, "assigned", "compatible", "busy")[:1]
+    )
+)
+_bay_row = CompiledRead(
+    lambda bay_id, nonce: (
+        Bay.objects.filter(pk=bay_id)
+        .annotate(token_used=Exists(SwapOrder.objects.filter(qr_nonce=nonce)))
+        .values_list(
+            *concrete_columns(Bay),
+            *concrete_columns(Station, "station__"),
+            *concrete_columns(Organisation, "station__operator__"),
+            "token_used",
+        )
+    )
+)
+_verification_row = CompiledRead(
+    lambda user_id: (
+        RealNameVerification.objects.filter(user_id=user_id, status=VerificationStatus.VERIFIED)
+        .order_by("pk")
+        .values_list(*concrete_columns(RealNameVerification), *concrete_columns(User, "user__"))[:1]
+    )
+)
+_returned_battery_row = CompiledRead(
+    lambda vehicle_id: (
+        Battery.objects.filter(vehicle_id=vehicle_id)
+        .order_by("vehicle_position", "pk")
+        .values_list(*concrete_columns(Battery), *concrete_columns(Organisation, "owner__"))[:1]
+    )
+)
+
+
+def _bay(bay_id: int, nonce: str | None) -> tuple[Bay, bool] | None:
+    """The bay with its station and operator, and whether the token's nonce already made an order."""
+    rows = _bay_row(bay_id=bay_id, nonce=nonce or "")
+    if not rows:
+        return None
+    bay, end = instance_at(Bay, rows[0])
+    station, end = instance_at(Station, rows[0], end)
+    station.operator, end = instance_at(Organisation, rows[0], end)
+    bay.station = station
+    return bay, bool(rows[0][end])
+
+
+def _verification(user_id: int) -> RealNameVerification | None:
+    rows = _verification_row(user_id=user_id)
+    if not rows:
+        return None
+    verification, end = instance_at(RealNameVerification, rows[0])
+    verification.user, _end = instance_at(User, rows[0], end)
+    return verification
+
+
+def _battery_carried(vehicle: Vehicle) -> Battery | None:
+    """The battery the vehicle will give back (the first by position), with its owner."""
+    rows = _returned_battery_row(vehicle_id=vehicle.pk)
+    if not rows:
+        return None
+    battery, end = instance_at(Battery, rows[0])
+    battery.owner, _end = instance_at(Organisation, rows[0], end)
+    return battery
+
+
 def _vehicle(plate: str, *, driver_id: int, station_id: int) -> VehicleFacts | None:
     try:
         canonical = normalize_plate(plate, new_energy_letters=settings.PLATE_NEW_ENERGY_LETTERS).number
     except InvalidIdentifier:
         raise refusal("plate_invalid", fields={"plate": [refusal("plate_invalid").message]}) from None
-    station_standards = Station.pack_standards.through.objects.filter(station_id=station_id)
-    active = SwapOrder.objects.filter(state__in=ACTIVE_STATES)
-    vehicle = (
-        Vehicle.objects.select_related("carrier", "pack_standard")
-        .filter(plate=canonical)
-        .annotate(
-            assigned=Exists(VehicleAssignment.objects.filter(vehicle=OuterRef("pk"), driver_id=driver_id)),
-            compatible=Exists(station_standards.filter(packstandard_id=OuterRef("pack_standard_id"))),
-            busy=Exists(active.filter(Q(vehicle=OuterRef("pk")) | Q(driver_id=driver_id))),
-        )
-        .first()
-    )
-    if vehicle is None:
+    rows = _vehicle_row(plate=canonical, driver_id=driver_id, station_id=station_id)
+    if not rows:
         return None
-    return VehicleFacts(vehicle, vehicle.assigned, vehicle.compatible, vehicle.busy)
+    vehicle, end = instance_at(Vehicle, rows[0])
+    vehicle.carrier, end = instance_at(Organisation, rows[0], end)
+    vehicle.pack_standard, end = instance_at(PackStandard, rows[0], end)
+    assigned, compatible, busy = rows[0][end:]
+    return VehicleFacts(vehicle, bool(assigned), bool(compatible), bool(busy))
 
 
 def _paying_carrier(driver: User, facts: VehicleFacts | None) -> tuple[Organisation, Membership]:
@@ -182,24 +256,16 @@ def swap_scan(*, actor: Actor, qr_payload: str, plate: str) -> Scanned:
     now = timezone.now()
     token = _token(qr_payload, now)
     # The bay, and whether the token already made an order (the unique nonce decides races).
-    bay = (
-        Bay.objects.select_related("station__operator")
-        .annotate(token_used=Exists(SwapOrder.objects.filter(qr_nonce=token.nonce or "")))
-        .filter(pk=token.bay_id)
-        .first()
-    )
-    if bay is None:
+    found = _bay(token.bay_id, token.nonce)
+    if found is None:
         raise refusal("qr_invalid")
-    if token.nonce is not None and bay.token_used:
+    bay, token_used = found
+    if token.nonce is not None and token_used:
         raise refusal("qr_used")
     facts = _vehicle(plate, driver_id=actor.user_id, station_id=bay.station_id)
 
     # 1. verified
-    verification = (
-        RealNameVerification.objects.select_related("user")
-        .filter(user_id=actor.user_id, status=VerificationStatus.VERIFIED)
-        .first()
-    )
+    verification = _verification(actor.user_id)
     if verification is None:
         raise refusal("driver_not_verified")
     driver = verification.user
@@ -231,7 +297,7 @@ def swap_scan(*, actor: Actor, qr_payload: str, plate: str) -> Scanned:
     if facts.busy:
         raise refusal("order_active")
 
-    returned = vehicle.batteries.select_related("owner").order_by("vehicle_position").first()
+    returned = _battery_carried(vehicle)
     day_spent = 0
     if membership.limit_per_day_fen is not None:
         day_spent = selectors.spent_on_day(driver_id=driver.pk, carrier_id=carrier.pk, day=timezone.localdate(now))
