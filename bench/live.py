@@ -279,7 +279,7 @@ def bench(args: argparse.Namespace) -> int:
         from apps.access import Actor
         from apps.accounts.models import User
         from apps.assets.models import Station
-        from apps.live import publish, streams
+        from apps.live import publish, selectors, streams
         from apps.swaps.services import queue_call_next
 
         port = _free_port()
@@ -324,11 +324,18 @@ def bench(args: argparse.Namespace) -> int:
         staff = Actor.of(User.objects.get(pk=seeded["staff_id"]))
         station = Station.objects.get(pk=seeded["station_id"])
         layer = get_channel_layer()
+
+        def bare_line_message() -> Any:
+            line = selectors.station_queue_read(
+                station_id=station.pk, station_code=station.code, mean_swap_minutes=station.mean_swap_minutes
+            ).line()
+            return publish.line_message(line)
+
         rounds: list[tuple[str, float, int, int]] = []  # kind, start, seq after which, last seq
         # One unmeasured round of each (first queries, first connections to Redis).
         queue_call_next(actor=staff, station=station)
         time.sleep(args.gap)
-        async_to_sync(layer.group_send)(*publish._envelopes([publish.line_message(station.pk)])[0])
+        async_to_sync(layer.group_send)(*publish._envelopes([bare_line_message()])[0])
         time.sleep(args.gap)
         for number in range(args.rounds):
             kinds = ("service", "bare") if number % 2 == 0 else ("bare", "service")
@@ -339,7 +346,7 @@ def bench(args: argparse.Namespace) -> int:
                     queue_call_next(actor=staff, station=station)
                     rounds.append((kind, start, before, streams.seq_current(streams.DRIVER)))
                 else:
-                    [(group, event)] = publish._envelopes([publish.line_message(station.pk)])
+                    [(group, event)] = publish._envelopes([bare_line_message()])
                     start = time.monotonic()
                     async_to_sync(layer.group_send)(group, event)
                     rounds.append((kind, start, event["seq"] - 1, event["seq"]))
