@@ -229,6 +229,14 @@ def visible_vehicles(actor: Actor) -> QuerySet[Vehicle]:
     return Vehicle.objects.filter(Q(carrier_id__in=actor.carrier_admin_of) | Q(pk__in=assigned))
 
 
+def may_see_vehicle(actor: Actor, vehicle: Vehicle, *, assigned_to_actor: bool) -> bool:
+    """``visible_vehicles`` for one vehicle already read, with whether it is assigned to the actor
+    (a hot read answers that in its own query)."""
+    if actor.platform_admin:
+        return True
+    return actor.signed_in and (vehicle.carrier_id in actor.carrier_admin_of or assigned_to_actor)
+
+
 def may_change_vehicle(actor: Actor, vehicle: Vehicle) -> bool:
     return vehicle.carrier_id in actor.carrier_admin_of
 

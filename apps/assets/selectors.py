@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps import access
 from apps.access import Actor
-from apps.assets.models import Battery, BatteryLocation, Bay, Station, StationStatus, Vehicle
+from apps.accounts.models import Organisation
+from apps.assets.models import Battery, BatteryLocation, Bay, PackStandard, Station, StationStatus, Vehicle, VehicleAssignment
+from apps.common.compiled import CompiledRead, concrete_columns, instance_at
 from apps.common.errors import ApplicationError, NotFound
 from apps.common.identifiers import InvalidIdentifier, normalize_plate
 
@@ -104,13 +108,47 @@ def vehicle_list(*, actor: Actor) -> QuerySet[Vehicle]:
     return access.visible_vehicles(actor).select_related("carrier", "pack_standard").order_by("plate")
 
 
+# A vehicle with its carrier and pack standard, as ``vehicle_list`` loads it.
+VEHICLE_COLUMNS = [
+    *concrete_columns(Vehicle),
+    *concrete_columns(Organisation, "carrier__"),
+    *concrete_columns(PackStandard, "pack_standard__"),
+]
+# ``vehicle_get``'s read, compiled once per process (``apps.common.compiled``): every
+# recommendation request runs it. It also answers whether the vehicle is assigned to the caller,
+# which is all ``access.may_see_vehicle`` needs beyond the caller's memberships.
+_vehicle_by_plate = CompiledRead(
+    lambda plate, driver_id: (
+        Vehicle.objects.filter(plate=plate)
+        .annotate(assigned=Exists(VehicleAssignment.objects.filter(vehicle=OuterRef("pk"), driver_id=driver_id)))
+        .values_list(*VEHICLE_COLUMNS, "assigned")[:1]
+    )
+)
+
+
+def vehicle_from_row(row: Sequence[Any]) -> tuple[Vehicle, int]:
+    """The vehicle (carrier and pack standard loaded) whose ``VEHICLE_COLUMNS`` begin a row, and
+    where the row's next columns begin."""
+    vehicle, end = instance_at(Vehicle, row)
+    vehicle.carrier, end = instance_at(Organisation, row, end)
+    vehicle.pack_standard, end = instance_at(PackStandard, row, end)
+    return vehicle, end
+
+
 def vehicle_get(*, actor: Actor, plate: str) -> Vehicle:
+    """The vehicle with this plate, if the actor may see it (``access.visible_vehicles``)."""
     try:
         canonical = normalize_plate(plate, new_energy_letters=settings.PLATE_NEW_ENERGY_LETTERS).number
     except InvalidIdentifier:
         raise NotFound("vehicle") from None
-    vehicle = vehicle_list(actor=actor).filter(plate=canonical).first()
-    if vehicle is None:
+    if not actor.signed_in:
+        raise NotFound("vehicle")
+    assert actor.user_id is not None
+    rows = _vehicle_by_plate(plate=canonical, driver_id=actor.user_id)
+    if not rows:
+        raise NotFound("vehicle")
+    vehicle, end = vehicle_from_row(rows[0])
+    if not access.may_see_vehicle(actor, vehicle, assigned_to_actor=bool(rows[0][end])):
         raise NotFound("vehicle")
     return vehicle
 

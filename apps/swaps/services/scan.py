@@ -55,7 +55,8 @@ from apps.access import Actor
 from apps.accounts.licences import licence_allows
 from apps.accounts.models import Membership, Organisation, RealNameVerification, Role, User, VerificationStatus
 from apps.accounts.selectors.carriers import carrier_may_swap
-from apps.assets.models import Battery, Bay, BayStatus, PackStandard, Station, Vehicle, VehicleAssignment
+from apps.assets.models import Battery, Bay, BayStatus, Station, Vehicle, VehicleAssignment
+from apps.assets.selectors import VEHICLE_COLUMNS, vehicle_from_row
 from apps.common.compiled import CompiledRead, concrete_columns, instance_at
 from apps.common.identifiers import InvalidIdentifier, normalize_plate
 from apps.ledger.services import hold_place
@@ -102,11 +103,6 @@ class VehicleFacts:
     busy: bool  # the vehicle or the driver has an active order
 
 
-_VEHICLE_COLUMNS = [
-    *concrete_columns(Vehicle),
-    *concrete_columns(Organisation, "carrier__"),
-    *concrete_columns(PackStandard, "pack_standard__"),
-]
 # The scan's reads, compiled once per process (``apps.common.compiled``): a scan runs them all.
 _vehicle_row = CompiledRead(
     lambda plate, driver_id, station_id: (
@@ -120,7 +116,7 @@ _vehicle_row = CompiledRead(
                 SwapOrder.objects.filter(state__in=ACTIVE_STATES).filter(Q(vehicle=OuterRef("pk")) | Q(driver_id=driver_id))
             ),
         )
-        .values_list(*_VEHICLE_COLUMNS, "assigned", "compatible", "busy")[:1]
+        .values_list(*VEHICLE_COLUMNS, "assigned", "compatible", "busy")[:1]
     )
 )
 _bay_row = CompiledRead(
@@ -190,9 +186,7 @@ def _vehicle(plate: str, *, driver_id: int, station_id: int) -> VehicleFacts | N
     rows = _vehicle_row(plate=canonical, driver_id=driver_id, station_id=station_id)
     if not rows:
         return None
-    vehicle, end = instance_at(Vehicle, rows[0])
-    vehicle.carrier, end = instance_at(Organisation, rows[0], end)
-    vehicle.pack_standard, end = instance_at(PackStandard, rows[0], end)
+    vehicle, end = vehicle_from_row(rows[0])
     assigned, compatible, busy = rows[0][end:]
     return VehicleFacts(vehicle, bool(assigned), bool(compatible), bool(busy))
 
