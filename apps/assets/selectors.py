@@ -141,9 +141,8 @@ def vehicle_get(*, actor: Actor, plate: str) -> Vehicle:
         canonical = normalize_plate(plate, new_energy_letters=settings.PLATE_NEW_ENERGY_LETTERS).number
     except InvalidIdentifier:
         raise NotFound("vehicle") from None
-    if not actor.signed_in:
+    if actor.user_id is None:  # not signed in: sees no vehicle
         raise NotFound("vehicle")
-    assert actor.user_id is not None
     rows = _vehicle_by_plate(plate=canonical, driver_id=actor.user_id)
     if not rows:
         raise NotFound("vehicle")
