@@ -102,6 +102,9 @@ if _database.engine == "postgresql" and env.flag("SWAPNET_DB_POOL", False):
         "max_size": env.integer("SWAPNET_DB_POOL_MAX", 10, minimum=1),
     }
     _database.settings["CONN_MAX_AGE"] = 0
+# The ledger prepares the statements a connection runs often (apps.ledger.services.posting);
+# off behind a pooler that shares sessions between clients (PgBouncer in transaction mode).
+SWAPNET_DB_PREPARED_BATCHES = env.flag("SWAPNET_DB_PREPARED_BATCHES", True)
 if _database.engine == "sqlite":
     Path(str(_database.settings["NAME"])).parent.mkdir(parents=True, exist_ok=True)
     # A web request and the demo's scheduler thread write to one file: wait, don't fail.
