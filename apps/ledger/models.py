@@ -60,7 +60,12 @@ class MovementType(models.TextChoices):
 
 
 class Account(TimeStampedModel):
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="ledger_accounts")
+    # Every posting updates its accounts: only the indexes that reads use. Accounts are found by
+    # organisation and purpose (the unique constraint's index), never by time.
+    created_at = models.DateTimeField(auto_now_add=True)
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="ledger_accounts", db_index=False
+    )
     purpose = models.CharField(_("purpose"), max_length=30, choices=AccountPurpose.choices)
     currency = models.CharField(_("currency"), max_length=3, default=CNY)
     balance_fen = models.BigIntegerField(_("balance (fen)"), default=0)
@@ -87,7 +92,9 @@ class JournalTransaction(TimeStampedModel):
     posting time. ``request_hash`` fingerprints the request that posted it, so that a retry with
     the same id and the same content returns this row, and other content is a conflict."""
 
-    external_id = models.CharField(_("external id"), max_length=255, unique=True)
+    # Unique by a constraint, not ``unique=True``, which adds a second index for LIKE queries
+    # that nothing runs; every posting inserts here.
+    external_id = models.CharField(_("external id"), max_length=255)
     movement_type = models.CharField(_("movement type"), max_length=20, choices=MovementType.choices)
     request_hash = models.CharField(max_length=64)
     reverses = models.OneToOneField(
@@ -100,6 +107,7 @@ class JournalTransaction(TimeStampedModel):
         ordering = ["-id"]
         verbose_name = _("journal transaction")
         verbose_name_plural = _("journal transactions")
+        constraints = [models.UniqueConstraint(fields=["external_id"], name="ledger_transaction_one_per_external_id")]
 
     def __str__(self) -> str:
         return f"{self.external_id} ({self.movement_type})"
@@ -139,7 +147,11 @@ class Hold(TimeStampedModel):
     """A two-phase transfer: money moved from a payer's wallet to its held account at scan time,
     resolved exactly once: captured (the bill; the rest released at once), voided or expired."""
 
-    external_id = models.CharField(_("external id"), max_length=255, unique=True)
+    # Every order inserts a hold and updates it once (not in place: the update changes indexed
+    # columns), so only the indexes that reads use: no time index, and the unique ids by
+    # constraints, without the LIKE indexes of ``unique=True``.
+    created_at = models.DateTimeField(auto_now_add=True)
+    external_id = models.CharField(_("external id"), max_length=255)
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="ledger_holds")
     amount_fen = models.BigIntegerField(_("amount (fen)"))
     status = models.CharField(_("status"), max_length=20, choices=HoldStatus.choices, default=HoldStatus.PENDING)
@@ -158,7 +170,7 @@ class Hold(TimeStampedModel):
     captured_fen = models.BigIntegerField(_("captured (fen)"), default=0)
     released_fen = models.BigIntegerField(_("released (fen)"), default=0)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
-    resolution_external_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    resolution_external_id = models.CharField(max_length=255, null=True, blank=True)
     resolution_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -166,6 +178,8 @@ class Hold(TimeStampedModel):
         verbose_name = _("hold")
         verbose_name_plural = _("holds")
         constraints = [
+            models.UniqueConstraint(fields=["external_id"], name="ledger_hold_one_per_external_id"),
+            models.UniqueConstraint(fields=["resolution_external_id"], name="ledger_hold_resolved_once_per_id"),
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="ledger_hold_amount_positive"),
             models.CheckConstraint(
                 condition=(
