@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.conf import settings as django_settings
 
@@ -19,6 +21,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
+    # A cache of its own for each test: what one test counted (sign-in and registration
+    # throttles, above all) is never seen by another, nor by the next run of the suite against
+    # the same Redis. A key prefix, not a FLUSHDB: both xdist workers share one Redis database.
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
     # Real hashing costs ~0.3 s a user; the tests check access, not hash strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The real mode's manifest storage needs collectstatic; tests render pages without it.

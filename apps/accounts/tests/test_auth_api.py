@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -25,11 +24,8 @@ PHONE = "13912345678"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_outbox_and_cache(settings):
-    sms.outbox.clear()
-    # A cache of its own for each test instead of cache.clear(): in the Redis mode both xdist
-    # workers share one database, and a FLUSHDB would wipe the other worker's counters.
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+def _fresh_outbox():
+    sms.outbox.clear()  # (each test has a cache of its own: the root conftest)
     yield
     sms.outbox.clear()
 
