@@ -84,7 +84,7 @@ def batch_run(statements: Sequence[Statement]) -> list[Rows | None]:
         for index, answer in enumerate(answers):
             if index:
                 cursor.nextset()
-            if answer is not None:  # None: a PREPARE
+            if answer is not None:  # None: a PREPARE or DEALLOCATE
                 results.append(cursor.fetchall() if answer.rows else None)
         return results
 
@@ -149,6 +149,9 @@ class SessionStatements:
     def query(self, statements: Sequence[Statement]) -> tuple[str, list[Statement | None], dict[PreparedKey, bytes]]:
         """The batch's query text, what answers each of its statements (None: a ``PREPARE`` or
         ``DEALLOCATE``), and the statements it prepares, by name."""
+        # Parameters are bound here, by psycopg's own quoting (what client-side binding does),
+        # not by ``cursor.execute``: psycopg parses a query for its placeholders on every call once
+        # it is over 4 kB or 50 parameters, which a write batch is, and that cost ~0.15 ms.
         literal = Transformer.from_context(connection.connection).as_literal
         chunks: list[bytes] = []
         answers: list[Statement | None] = []
