@@ -66,7 +66,7 @@ def batch_run(statements: Sequence[Statement]) -> list[Rows | None]:
     ``SessionStatements``). SQLite runs them one after another. The first error stops the batch
     and is raised as ``cursor.execute`` raises it (Django's exceptions)."""
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql" or len(statements) < 2:
+        if connection.vendor != "postgresql":
             results: list[Rows | None] = []
             for statement in statements:
                 cursor.execute(statement.sql, list(statement.params))

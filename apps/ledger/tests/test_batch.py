@@ -152,6 +152,11 @@ def lookup_batch(tag: str, external_id: str) -> list[Statement]:
     ]
 
 
+def run_until_prepared(statements: list[Statement]) -> None:
+    for _ in range(SessionStatements.PREPARE_AFTER + 1):
+        batch_run(statements)
+
+
 def prepared_name(statement: Statement) -> str | None:
     key = (statement.sql, ("text",) * len(statement.params))
     name = session().prepared.get(key)
@@ -176,8 +181,7 @@ def test_a_statement_a_connection_runs_often_is_prepared_and_answers_the_same() 
 @postgres_only
 def test_a_prepared_statement_is_prepared_anew_when_its_runs_have_doubled() -> None:
     statements = lookup_batch("doubling", "batch-none")
-    for _ in range(SessionStatements.PREPARE_AFTER + 1):
-        batch_run(statements)
+    run_until_prepared(statements)
     first = prepared_name(statements[1])
     runs = session().runs[(statements[1].sql, ("text", "text"))]
     for _ in range(runs):
@@ -195,8 +199,7 @@ def test_a_prepared_statement_is_prepared_anew_when_its_runs_have_doubled() -> N
 @postgres_only
 def test_a_session_whose_statements_were_discarded_prepares_them_afresh() -> None:
     statements = lookup_batch("discarded", "batch-none")
-    for _ in range(SessionStatements.PREPARE_AFTER + 1):
-        batch_run(statements)
+    run_until_prepared(statements)
     before = prepared_name(statements[1])
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
@@ -204,8 +207,7 @@ def test_a_session_whose_statements_were_discarded_prepares_them_afresh() -> Non
     with pytest.raises(DatabaseError), transaction.atomic():
         batch_run(statements)  # its name is gone: this batch fails
     answer = batch_run(statements)
-    for _ in range(SessionStatements.PREPARE_AFTER + 1):
-        batch_run(statements)
+    run_until_prepared(statements)
     after = prepared_name(statements[1])
 
     assert answer == [[("discarded",)], []]
